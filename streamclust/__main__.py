@@ -1,0 +1,5 @@
+import sys
+
+from streamclust.cli import main
+
+sys.exit(main())

@@ -1,0 +1,48 @@
+"""The ``streamclust`` command. Each subcommand lives in its own module with ``configure(parser)`` and
+``run(args) -> int``; modules import their heavy dependencies inside ``run`` so ``--help`` stays fast."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from streamclust import __version__
+from streamclust.errors import StreamclustError
+
+# name -> (module, one-line help). Keep in the order a newcomer meets them.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "cluster": ("streamclust.cli.cluster", "cluster a JSONL or CSV file (or stdin) without any broker"),
+    "eval": ("streamclust.cli.evaluate", "score online clustering on a labelled dataset against baselines"),
+    "bench": ("streamclust.cli.bench", "measure throughput and memory (core engine, Kafka end to end)"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="streamclust", description="Cluster a live text stream.")
+    parser.add_argument("--version", action="version", version=f"streamclust {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        sub = subparsers.add_parser(name, help=help_text, description=help_text)
+        module.configure(sub)
+        sub.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._module.run(args))
+    except StreamclustError as error:
+        print(f"streamclust {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"streamclust {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

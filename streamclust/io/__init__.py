@@ -1,0 +1,1 @@
+"""Adapters between the outside world (files, Kafka) and the pure engine."""

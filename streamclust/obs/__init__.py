@@ -1,0 +1,1 @@
+"""Observability adapters: structured logs, Prometheus metrics, the HTTP endpoints."""
