@@ -1,0 +1,1 @@
+"""Text to vectors: the autoencoder's input. ``hashing`` (lexical), ``static`` (model2vec), ``hybrid`` (both)."""

@@ -1,0 +1,45 @@
+"""What the Kafka worker tells its observers (metrics, logs, the live view) after each batch and on changes.
+
+The worker owns the numbers; observers only read them. Observers implement ``WorkerObserver``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from streamclust.result import BatchResult
+from streamclust.schema import CatalogEntry
+
+
+@dataclass(frozen=True)
+class WorkerReport:
+    """One processed batch as seen by the worker."""
+
+    result: BatchResult | None  # None when the batch held only dead letters
+    consumed: int  # records read from Kafka in this batch, good and bad
+    deadlettered: dict[str, int] = field(default_factory=dict)  # reason -> count
+    batch_seconds: float = 0.0  # from first record in hand to transaction committed
+    end_to_end_seconds: np.ndarray = field(default_factory=lambda: np.empty(0))  # per labelled post
+    lag: dict[tuple[str, int], int] = field(default_factory=dict)  # (topic, partition) -> records behind
+    assigned_partitions: int = 0
+    committed: bool = True  # the transaction committed
+    aborted: bool = False  # the transaction was aborted (the batch will be read again)
+
+
+class WorkerObserver(Protocol):
+    def observe_batch(self, report: WorkerReport) -> None: ...
+
+    def observe_rebalance(self, assigned: int, revoked: int) -> None: ...
+
+
+class WorkerStatus(Protocol):
+    """What the HTTP endpoints ask the worker."""
+
+    def is_alive(self) -> bool: ...
+
+    def is_ready(self) -> bool: ...  # connected to Kafka and the model is warm
+
+    def clusters(self) -> list[CatalogEntry]: ...
