@@ -6,8 +6,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pytest
+from prometheus_client import CollectorRegistry
 
 from streamclust.io.report import WorkerReport
+from streamclust.obs.metrics import WorkerMetrics
 from streamclust.result import BatchResult, BatchStats, LabelBatch
 from streamclust.schema import ClusterEvent, EventKind
 
@@ -65,3 +67,14 @@ def make_report() -> ReportFactory:
         return WorkerReport(result=result, **fields)
 
     return build
+
+
+@pytest.fixture
+def exported_metric_names(make_report: ReportFactory) -> set[str]:
+    """Every sample name WorkerMetrics exposes once it has seen a full batch and a rebalance."""
+    metrics = WorkerMetrics(CollectorRegistry())
+    metrics.observe_rebalance(assigned=1, revoked=0)
+    events = [cluster_event(kind, cluster_id) for cluster_id, kind in enumerate(EventKind)]
+    stats = {"reconstruction_error": 0.1, "retrained": True, "retrain_seconds": 3.0, "label_agreement": 0.9}
+    metrics.observe_batch(make_report(events=events, stats=stats, deadlettered={"not_json": 1}))
+    return {sample.name for family in metrics.registry.collect() for sample in family.samples}
