@@ -1,0 +1,169 @@
+"""When to retrain the autoencoder, training off the hot path, and carrying cluster ids into the new latent space.
+
+A retrain starts every ``every_posts`` posts, every ``every_seconds`` seconds, or when the drift detector (river's
+ADWIN or Page-Hinkley over the batch-mean reconstruction error) fires. It trains a copy of the current model on a
+snapshot of the reservoir, in a background thread, and is swapped in exactly ``swap_after_posts`` posts after it
+started (waiting for the thread if it is not done): the stream position of a swap depends only on the stream,
+so a seeded run is reproducible whatever the machine's speed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from streamclust.encode.autoencoder import AutoencoderShape, Encoder, TextAutoencoder, TrainingPlan, normalize
+from streamclust.encode.autoencoder import train_autoencoder as train
+from streamclust.featurize.base import FeatureBatch
+
+
+class DriftWatch:
+    """A river drift detector fed one value per batch."""
+
+    def __init__(self, kind: str = "adwin", delta: float = 0.002) -> None:
+        from river import drift
+
+        self.kind = kind
+        self.detector = None
+        if kind == "adwin":
+            self.detector = drift.ADWIN(delta=delta)
+        elif kind == "page_hinkley":
+            self.detector = drift.PageHinkley(delta=delta)
+
+    def update(self, value: float) -> bool:
+        if self.detector is None or not np.isfinite(value):
+            return False
+        self.detector.update(value)
+        return bool(self.detector.drift_detected)
+
+    def reset(self) -> None:
+        if self.detector is not None:
+            self.detector = self.detector.clone()
+
+
+@dataclass
+class RetrainJob:
+    """A training run in flight."""
+
+    started_at: int  # stream position
+    reason: str
+    model: TextAutoencoder | None = None
+    seconds: float = 0.0
+    error: BaseException | None = None
+    thread: threading.Thread | None = None
+
+    def run(self, features: FeatureBatch, shape: AutoencoderShape, plan: TrainingPlan, start: TextAutoencoder) -> None:
+        began = time.perf_counter()
+        try:
+            self.model = train(features, shape, plan, start_from=start)
+        except Exception as error:  # a failed retrain keeps the current model; the caller reports it
+            self.error = error
+        self.seconds = time.perf_counter() - began
+
+    def wait(self) -> None:
+        if self.thread is not None:
+            self.thread.join()
+
+
+@dataclass
+class RetrainSchedule:
+    every_posts: int = 50_000
+    every_seconds: float = 0.0
+    swap_after_posts: int = 2_000
+    background: bool = True
+    last_started_position: int = 0
+    last_started_time: float = field(default_factory=time.time)
+
+    def due(self, position: int, now: float, drift: bool) -> str | None:
+        """Why a retrain should start now, or None."""
+        if drift:
+            return "drift"
+        if self.every_posts and position - self.last_started_position >= self.every_posts:
+            return "posts"
+        if self.every_seconds and now - self.last_started_time >= self.every_seconds:
+            return "time"
+        return None
+
+    def start(
+        self,
+        reason: str,
+        position: int,
+        now: float,
+        features: FeatureBatch,
+        shape: AutoencoderShape,
+        plan: TrainingPlan,
+        current: TextAutoencoder,
+    ) -> RetrainJob:
+        self.last_started_position = position
+        self.last_started_time = now
+        job = RetrainJob(started_at=position, reason=reason)
+        if self.background:
+            job.thread = threading.Thread(
+                target=job.run, args=(features, shape, plan, current), name="streamclust-retrain", daemon=True
+            )
+            job.thread.start()
+        else:
+            job.run(features, shape, plan, current)
+        return job
+
+    def swap_due(self, job: RetrainJob, position: int) -> bool:
+        return position - job.started_at >= self.swap_after_posts
+
+
+@dataclass(frozen=True)
+class CarriedClusters:
+    centroids: np.ndarray
+    similarity_mean: np.ndarray
+    similarity_var: np.ndarray
+    label_agreement: float
+    latent_map: np.ndarray  # least-squares linear map old latent -> new latent
+
+
+MIN_MEMBERS_TO_REENCODE = 3
+
+
+def carry_clusters(
+    centroids: np.ndarray,
+    thresholds: np.ndarray,
+    similarity_mean: np.ndarray,
+    similarity_var: np.ndarray,
+    old: Encoder,
+    new: Encoder,
+    sample: FeatureBatch,
+) -> CarriedClusters:
+    """Centroids of the same clusters in the new encoder's latent space.
+
+    Each reservoir post is assigned with the old encoder and centroids; a cluster's new centroid is the mean of
+    its members re-encoded by the new encoder. Clusters with too few members in the reservoir are carried by the
+    least-squares linear map between the two latent spaces fitted on the reservoir. The label agreement is the
+    share of reservoir posts whose nearest cluster id is the same before and after.
+    """
+    old_latents = old.encode(sample)
+    new_latents = new.encode(sample)
+    latent_map, *_ = np.linalg.lstsq(old_latents, new_latents, rcond=None)
+    mapped = normalize(centroids @ latent_map)
+    if len(centroids) == 0:
+        return CarriedClusters(centroids, similarity_mean, similarity_var, 1.0, latent_map)
+    old_similarity = old_latents @ centroids.T
+    old_rows = old_similarity.argmax(axis=1)
+    accepted = old_similarity[np.arange(len(sample)), old_rows] >= thresholds[old_rows]
+    members = np.bincount(old_rows[accepted], minlength=len(centroids))
+    sums = np.zeros_like(centroids, dtype=np.float64)
+    np.add.at(sums, old_rows[accepted], new_latents[accepted])
+    reencoded = normalize(sums.astype(np.float32))
+    enough = members >= MIN_MEMBERS_TO_REENCODE
+    carried = np.where(enough[:, None], reencoded, mapped).astype(np.float32)
+    new_similarity = new_latents @ carried.T
+    new_rows = new_similarity.argmax(axis=1)
+    mean = similarity_mean.copy()
+    var = similarity_var.copy()
+    member_similarity = new_similarity[np.arange(len(sample)), old_rows]
+    for row in np.flatnonzero(enough):
+        values = member_similarity[accepted & (old_rows == row)]
+        mean[row] = float(values.mean())
+        var[row] = max(float(values.var()), float(similarity_var[row]))
+    agreement = float(np.mean(new_rows == old_rows)) if len(sample) else 1.0
+    return CarriedClusters(carried, mean, var, agreement, latent_map)

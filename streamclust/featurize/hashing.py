@@ -1,0 +1,146 @@
+"""Hashed uni- and bigram features with online IDF: sparse, sublinear TF, L2-normalised rows.
+
+Document frequencies decay with a half-life counted in posts, so the IDF follows the stream. A bounded term
+dictionary maps hashed unigram columns back to a readable token for cluster keywords.
+
+>>> featurizer = HashingFeaturizer(n_features=1024)
+>>> batch = featurizer.transform(["my card was declined", "card declined again"])
+>>> batch.sparse.n_rows, round(float((batch.sparse.values[:batch.sparse.indptr[1]] ** 2).sum()), 4)
+(2, 1.0)
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from streamclust.featurize.base import FeatureBatch, SparseRows
+from streamclust.featurize.tokenize import tokenize
+
+_GOLDEN = np.uint64(0x9E3779B1)
+_MASK = np.uint64(0xFFFFFFFF)
+
+
+def combine_hashes(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """A 32-bit hash of an ordered pair of 32-bit hashes (for n-grams)."""
+    mixed = (left.astype(np.uint64) * _GOLDEN) & _MASK
+    return ((mixed ^ (right.astype(np.uint64) + np.uint64(0x7F4A7C15) + (mixed >> np.uint64(6)))) & _MASK).astype(
+        np.int64
+    )
+
+
+def count_pairs(rows: np.ndarray, columns: np.ndarray, n_rows: int, n_columns: int) -> SparseRows:
+    """CSR counts of (row, column) pairs, rows in order."""
+    keys, counts = np.unique(rows * n_columns + columns, return_counts=True)
+    out_rows = keys // n_columns
+    indptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(out_rows, minlength=n_rows), out=indptr[1:])
+    return SparseRows(indptr, keys % n_columns, counts.astype(np.float32), n_columns)
+
+
+def normalize_rows(rows: SparseRows) -> SparseRows:
+    squares = np.bincount(rows.row_ids(), weights=rows.values.astype(np.float64) ** 2, minlength=rows.n_rows)
+    norms = np.sqrt(squares)
+    norms[norms == 0] = 1.0
+    values = (rows.values / norms[rows.row_ids()]).astype(np.float32)
+    return SparseRows(rows.indptr, rows.indices, values, rows.n_columns)
+
+
+class HashingFeaturizer:
+    """Text -> hashed uni/bigram TF-IDF rows. ``transform(texts, learn=True)`` updates document frequencies."""
+
+    dense_columns = 0
+
+    def __init__(
+        self,
+        n_features: int = 2**15,
+        ngram_max: int = 2,
+        idf_half_life_posts: int = 50_000,
+        max_terms: int = 500_000,
+        seed: int = 0,
+    ) -> None:
+        self.sparse_columns = n_features
+        self.ngram_max = ngram_max
+        self.idf_half_life_posts = idf_half_life_posts
+        self.max_terms = max_terms
+        self.salt = seed & 0xFFFFFFFF
+        self.term_hashes: dict[str, int] = {}
+        self.column_terms: dict[int, str] = {}
+        self.document_frequency = np.zeros(n_features, dtype=np.float64)
+        self.documents = 0.0
+
+    def hash_term(self, token: str) -> int:
+        value = zlib.crc32(token.encode("utf-8"), self.salt)
+        if len(self.term_hashes) < self.max_terms:
+            self.term_hashes[token] = value
+            self.column_terms.setdefault(value % self.sparse_columns, token)
+        return value
+
+    def hash_texts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Flat 32-bit token hashes of all texts, and the number of tokens of each."""
+        known = self.term_hashes
+        hash_term = self.hash_term
+        hashes: list[int] = []
+        lengths: list[int] = []
+        for text in texts:
+            tokens = tokenize(text)
+            lengths.append(len(tokens))
+            hashes.extend([known[t] if t in known else hash_term(t) for t in tokens])
+        return np.asarray(hashes, dtype=np.int64), np.asarray(lengths, dtype=np.int64)
+
+    def ngram_columns(self, hashes: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Rows and columns of every uni- (and bi-, tri-) gram."""
+        all_rows = [rows]
+        all_columns = [hashes % self.sparse_columns]
+        gram = hashes
+        for n in range(2, self.ngram_max + 1):
+            if len(hashes) < n:
+                break
+            gram = combine_hashes(gram[:-1], hashes[n - 1 :])
+            same_post = rows[n - 1 :] == rows[: len(rows) - n + 1]
+            all_rows.append(rows[n - 1 :][same_post])
+            all_columns.append(gram[same_post] % self.sparse_columns)
+        return np.concatenate(all_rows), np.concatenate(all_columns)
+
+    def learn_document_frequencies(self, counts: SparseRows) -> None:
+        decay = 0.5 ** (counts.n_rows / self.idf_half_life_posts)
+        self.document_frequency *= decay
+        self.document_frequency += np.bincount(counts.indices, minlength=self.sparse_columns)
+        self.documents = self.documents * decay + counts.n_rows
+
+    def idf(self, columns: np.ndarray) -> np.ndarray:
+        return np.log((1.0 + self.documents) / (1.0 + self.document_frequency[columns])) + 1.0
+
+    def transform(self, texts: Sequence[str], learn: bool = True) -> FeatureBatch:
+        hashes, lengths = self.hash_texts(texts)
+        n = len(texts)
+        rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
+        terms = count_pairs(rows, hashes % self.sparse_columns, n, self.sparse_columns)
+        gram_rows, gram_columns = self.ngram_columns(hashes, rows)
+        counts = count_pairs(gram_rows, gram_columns, n, self.sparse_columns)
+        if learn:
+            self.learn_document_frequencies(counts)
+        weights = (1.0 + np.log(counts.values)) * self.idf(counts.indices)
+        tfidf = SparseRows(counts.indptr, counts.indices, weights.astype(np.float32), self.sparse_columns)
+        return FeatureBatch(terms=terms, sparse=normalize_rows(tfidf))
+
+    def term(self, column: int) -> str | None:
+        return self.column_terms.get(column)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "term_hashes": self.term_hashes,
+            "document_frequency": self.document_frequency,
+            "documents": self.documents,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.term_hashes = dict(state["term_hashes"])
+        self.column_terms = {}
+        for token, value in self.term_hashes.items():
+            self.column_terms.setdefault(value % self.sparse_columns, token)
+        self.document_frequency = np.asarray(state["document_frequency"], dtype=np.float64)
+        self.documents = float(state["documents"])
