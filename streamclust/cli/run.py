@@ -1,0 +1,94 @@
+"""``streamclust run --config FILE``: the Kafka worker (outputs and offsets in one transaction per batch)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import signal
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+ENGINES = ("default", "first-word")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", type=Path, help="a YAML preset (see configs/); STREAMCLUST_* env vars override"
+    )
+    parser.add_argument(
+        "--instance-id",
+        help="unique name of this worker (suffixes kafka.transactional_id, static group membership); "
+        "give each worker of a group its own",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="default",
+        help="'first-word' is the instant test double from streamclust.testing (for plumbing checks)",
+    )
+    parser.add_argument(
+        "--idle-flush-seconds",
+        type=float,
+        default=30.0,
+        help="label posts still held by the warm-up after the input has been idle this long",
+    )
+    parser.add_argument("--max-seconds", type=float, help="stop after this long (for demos and benchmarks)")
+
+
+def build_engine(name: str, settings: Any) -> Any:
+    if name == "first-word":
+        from streamclust.testing import FirstWordEngine
+
+        return FirstWordEngine(warmup_posts=settings.encoder.warmup_posts)
+    from streamclust.engine import Engine
+
+    return Engine.from_settings(settings)
+
+
+def optional_module(name: str) -> Any | None:
+    """The observability modules, when present in this build."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as error:
+        if error.name != name:
+            raise
+        return None
+
+
+def run(args: argparse.Namespace) -> int:
+    from streamclust.config import load_settings
+    from streamclust.io.kafka import KafkaWorker
+    from streamclust.obs.logs import setup_logging
+
+    settings = load_settings(args.config)
+    setup_logging(settings.logging.level, settings.logging.format)
+    worker = KafkaWorker(
+        settings,
+        build_engine(args.engine, settings),
+        engine_factory=lambda: build_engine(args.engine, settings),
+        observers=[],
+        instance_id=args.instance_id,
+        idle_flush_seconds=args.idle_flush_seconds,
+    )
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        worker.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    server = None
+    metrics_module = optional_module("streamclust.obs.metrics")
+    http_module = optional_module("streamclust.obs.http")
+    if settings.http.enabled and metrics_module is not None and http_module is not None:
+        metrics = metrics_module.WorkerMetrics()
+        worker.observers.append(metrics)
+        server = http_module.HttpServer(settings.http, status=worker, registry=metrics.registry)
+        server.start()
+    try:
+        worker.run(max_seconds=args.max_seconds)
+    finally:
+        if server is not None:
+            server.stop()
+    return 0

@@ -1,0 +1,128 @@
+"""kafka-python clients built from ``KafkaSettings``, and connecting to a broker that may not be up yet."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
+from kafka.errors import KafkaConnectionError, KafkaTimeoutError
+
+from streamclust.config import KafkaSettings
+from streamclust.errors import KafkaSetupError
+
+log = logging.getLogger("streamclust.kafka")
+
+T = TypeVar("T")
+
+
+def connection_config(kafka: KafkaSettings) -> dict[str, Any]:
+    """Bootstrap servers and the security settings, passed through unchanged to every client."""
+    config: dict[str, Any] = {
+        "bootstrap_servers": kafka.bootstrap_servers.split(","),
+        "security_protocol": kafka.security_protocol,
+    }
+    if kafka.sasl_mechanism is not None:
+        config["sasl_mechanism"] = kafka.sasl_mechanism
+        config["sasl_plain_username"] = kafka.sasl_username
+        if kafka.sasl_password is not None:
+            config["sasl_plain_password"] = kafka.sasl_password.get_secret_value()
+    for name in ("ssl_cafile", "ssl_certfile", "ssl_keyfile"):
+        path = getattr(kafka, name)
+        if path is not None:
+            config[name] = str(path)
+    return config
+
+
+def worker_consumer_config(kafka: KafkaSettings, instance_id: str | None = None) -> dict[str, Any]:
+    """The worker's consumer: no auto-commit (offsets go into the producer's transaction), batch-sized polls.
+
+    ``instance_id`` turns on static membership: a restarted worker with the same id takes its partitions
+    back at once instead of waiting for the old member's session to time out.
+    """
+    config = connection_config(kafka) | {
+        "group_id": kafka.group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": kafka.auto_offset_reset,
+        "isolation_level": "read_committed",
+        "max_poll_records": kafka.batch_size,
+        "fetch_max_wait_ms": kafka.max_wait_ms,
+        "session_timeout_ms": 10_000,
+        "heartbeat_interval_ms": 2_000,
+        "partition_assignment_strategy": [CooperativeStickyAssignor()],
+    }
+    if instance_id is not None:
+        config["group_instance_id"] = instance_id
+    return config
+
+
+def transactional_producer_config(kafka: KafkaSettings, transactional_id: str) -> dict[str, Any]:
+    """An idempotent, transactional producer; a short transaction timeout so a crashed worker's open
+    transaction stops holding back ``read_committed`` readers soon."""
+    return connection_config(kafka) | {
+        "transactional_id": transactional_id,
+        "enable_idempotence": True,
+        "acks": "all",
+        "linger_ms": 5,
+        "batch_size": 256 * 1024,
+        "transaction_timeout_ms": 15_000,
+    }
+
+
+def reader_config(kafka: KafkaSettings) -> dict[str, Any]:
+    """A group-less consumer for ``tail`` and tests: reads only committed records."""
+    return connection_config(kafka) | {
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "isolation_level": "read_committed",
+    }
+
+
+def with_backoff(
+    connect: Callable[[], T],
+    what: str,
+    *,
+    give_up_after: float | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> T:
+    """Call ``connect`` until it stops failing for want of a broker, waiting 0.5 s, 1 s, 2 s, ... up to 30 s.
+
+    Raises KafkaSetupError after ``give_up_after`` seconds (None: keep trying) or when ``should_stop()``.
+    """
+    started = time.monotonic()
+    delay = 0.5
+    attempt = 1
+    while True:
+        try:
+            return connect()
+        except (KafkaConnectionError, KafkaTimeoutError) as error:
+            waited = time.monotonic() - started
+            if should_stop() or (give_up_after is not None and waited + delay > give_up_after):
+                raise KafkaSetupError(
+                    f"could not reach a Kafka broker for the {what} after {waited:.0f}s ({error}); "
+                    "check kafka.bootstrap_servers and that the broker is running"
+                ) from error
+            log.warning(
+                "kafka broker unreachable, retrying",
+                extra={"client": what, "attempt": attempt, "retry_in_seconds": delay, "error": str(error)},
+            )
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)
+            attempt += 1
+
+
+def connect_admin(kafka: KafkaSettings, give_up_after: float | None = None) -> KafkaAdminClient:
+    return with_backoff(
+        lambda: KafkaAdminClient(**connection_config(kafka)), "admin client", give_up_after=give_up_after
+    )
+
+
+def connect_producer(config: dict[str, Any], give_up_after: float | None = None) -> KafkaProducer:
+    return with_backoff(lambda: KafkaProducer(**config), "producer", give_up_after=give_up_after)
+
+
+def connect_consumer(config: dict[str, Any], give_up_after: float | None = None) -> KafkaConsumer:
+    return with_backoff(lambda: KafkaConsumer(**config), "consumer", give_up_after=give_up_after)

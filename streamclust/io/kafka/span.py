@@ -1,0 +1,54 @@
+"""Everything consumed but not yet committed: the worker commits a span in one Kafka transaction.
+
+Normally a span is one batch. During the engine's warm-up it grows over several batches: the engine holds the
+posts back, so nothing is produced and no offsets are committed until the batch that completes the warm-up.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from kafka import TopicPartition
+
+from streamclust.io.kafka.records import DeadLetter
+from streamclust.result import BatchResult, LabelBatch
+from streamclust.schema import ClusterEvent
+
+
+@dataclass
+class OpenSpan:
+    first_offsets: dict[TopicPartition, int] = field(default_factory=dict)  # where to rewind to
+    next_offsets: dict[TopicPartition, int] = field(default_factory=dict)  # what to commit
+    sent_at: dict[str, float] = field(default_factory=dict)  # post id -> unix seconds it entered the stream
+    labels: list[LabelBatch] = field(default_factory=list)
+    events: list[ClusterEvent] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    consumed: int = 0
+    last_result: BatchResult | None = None
+    started_at: float | None = None  # monotonic time the first record was in hand
+
+    def __bool__(self) -> bool:
+        return self.consumed > 0
+
+    def add_offset(self, partition: TopicPartition, offset: int) -> None:
+        self.first_offsets.setdefault(partition, offset)
+        self.next_offsets[partition] = offset + 1
+        self.consumed += 1
+
+    def add_result(self, result: BatchResult) -> None:
+        if len(result.labels):
+            self.labels.append(result.labels)
+        self.events.extend(result.events)
+        self.last_result = result
+
+    def labelled(self) -> int:
+        return sum(len(batch) for batch in self.labels)
+
+    def dead_letter_counts(self) -> dict[str, int]:
+        return dict(Counter(letter.reason for letter in self.dead_letters))
+
+    def touched_cluster_ids(self) -> set[int]:
+        touched = {event.cluster_id for event in self.events}
+        touched.update(event.merged_into for event in self.events if event.merged_into is not None)
+        return touched

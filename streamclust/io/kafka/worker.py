@@ -1,0 +1,367 @@
+"""The Kafka worker: consume posts in batches, run the engine, and publish labels, cluster events, catalog
+updates and dead letters together with the consumer offsets in one Kafka transaction per batch.
+
+Exactly once, step by step:
+- The producer is transactional and initialised before the consumer reads anything, so a crashed
+  predecessor's open transaction (same transactional id) is aborted first and the committed offsets we start
+  from are stable.
+- Offsets are committed only inside the transaction that carries the outputs of the posts they cover
+  (``send_offsets_to_transaction``). A crash anywhere loses the open transaction and its offsets together;
+  the restarted worker reads those posts again.
+- While the engine holds posts back (warm-up) nothing is produced or committed; the batch that completes the
+  warm-up commits everything held. If partitions are revoked while posts are held, the held state is dropped
+  (fresh engine) and the consumer rewinds to the first uncommitted offsets so those posts are read again.
+- After warm-up every batch is committed before the next poll, so a rebalance (which happens inside poll)
+  never finds uncommitted work to release.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.errors import KafkaError, ProducerFencedError
+from kafka.structs import OffsetAndMetadata
+
+from streamclust.config import Settings
+from streamclust.errors import KafkaSetupError
+from streamclust.io.decode import decode_json
+from streamclust.io.kafka.clients import (
+    connect_admin,
+    connect_consumer,
+    connect_producer,
+    transactional_producer_config,
+    worker_consumer_config,
+)
+from streamclust.io.kafka.records import DeadLetter, catalog_record, event_record, label_records
+from streamclust.io.kafka.span import OpenSpan
+from streamclust.io.kafka.topics import ensure_topics
+from streamclust.io.report import WorkerObserver, WorkerReport
+from streamclust.result import ClusterEngine
+from streamclust.schema import CatalogEntry, Post
+
+log = logging.getLogger("streamclust.kafka")
+
+FATAL_ERRORS = (ProducerFencedError,)
+
+
+class KafkaWorker:
+    """Runs ``engine`` over the input topic until ``stop()`` (or SIGTERM, wired by the CLI).
+
+    ``engine_factory`` builds a fresh engine when held (warm-up) state has to be dropped after a rebalance;
+    without it the worker flushes the old engine and discards what it returns. ``instance_id`` must be unique
+    per running worker: it suffixes the transactional id and is the consumer's static group member id.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: ClusterEngine,
+        *,
+        engine_factory: Callable[[], ClusterEngine] | None = None,
+        observers: Sequence[WorkerObserver] = (),
+        instance_id: str | None = None,
+        idle_flush_seconds: float = 30.0,
+        catalog_every_seconds: float = 60.0,
+        connect_timeout_seconds: float | None = None,
+    ) -> None:
+        self.settings = settings
+        self.kafka = settings.kafka
+        self.engine = engine
+        self.engine_factory = engine_factory
+        self.observers = list(observers)
+        self.instance_id = instance_id
+        self.transactional_id = (
+            self.kafka.transactional_id
+            if instance_id is None
+            else f"{self.kafka.transactional_id}-{instance_id}"
+        )
+        self.idle_flush_seconds = idle_flush_seconds
+        self.catalog_every_seconds = catalog_every_seconds
+        self.connect_timeout_seconds = connect_timeout_seconds
+        self.consumer: KafkaConsumer | None = None
+        self.producer: KafkaProducer | None = None
+        self.span = OpenSpan()
+        self.committed_posts = 0
+        self._stop = threading.Event()
+        self._running = False
+        self._rewind_needed = False
+        self._assigned: set[TopicPartition] = set()
+        self._last_record_at = time.monotonic()
+        self._last_full_catalog_at = time.monotonic()
+        self._catalog: list[CatalogEntry] = []
+        self._pending_posts = 0
+
+    # -- WorkerStatus ---------------------------------------------------------------------------------------
+
+    def is_alive(self) -> bool:
+        return self._running
+
+    def is_ready(self) -> bool:
+        return self._running and bool(self._assigned) and self._pending_posts == 0
+
+    def clusters(self) -> list[CatalogEntry]:
+        return list(self._catalog)
+
+    # -- lifecycle ------------------------------------------------------------------------------------------
+
+    def stop(self) -> None:
+        """Ask the loop to finish the batch in hand, commit it and close (safe from signal handlers)."""
+        self._stop.set()
+
+    def connect(self) -> None:
+        """Create missing topics, start the transactional producer, then subscribe the consumer."""
+        admin = connect_admin(self.kafka, self.connect_timeout_seconds)
+        try:
+            ensure_topics(admin, self.kafka)
+        finally:
+            admin.close()
+        producer_config = transactional_producer_config(self.kafka, self.transactional_id)
+        self.producer = connect_producer(producer_config, self.connect_timeout_seconds)
+        self.producer.init_transactions()
+        consumer_config = worker_consumer_config(self.kafka, self.instance_id)
+        self.consumer = connect_consumer(consumer_config, self.connect_timeout_seconds)
+        self.consumer.subscribe([self.kafka.input_topic], listener=_Rebalance(self))
+        log.info(
+            "worker connected",
+            extra={"transactional_id": self.transactional_id, "input_topic": self.kafka.input_topic},
+        )
+
+    def run(self, max_seconds: float | None = None) -> None:
+        """Process batches until stopped (or for ``max_seconds``), then close the clients and the engine."""
+        if self.consumer is None:
+            self.connect()
+        self._running = True
+        deadline = None if max_seconds is None else time.monotonic() + max_seconds
+        try:
+            while not self._stop.is_set() and (deadline is None or time.monotonic() < deadline):
+                self.run_once()
+        finally:
+            self._running = False
+            self.close()
+
+    def close(self) -> None:
+        if self.span:
+            log.info("stopping with held posts; they will be read again", extra={"held": self.span.consumed})
+        if self.consumer is not None:
+            self.consumer.close(autocommit=False)
+            self.consumer = None
+        if self.producer is not None:
+            self.producer.close(timeout=10)
+            self.producer = None
+        self.engine.close()
+
+    # -- one batch ------------------------------------------------------------------------------------------
+
+    def run_once(self) -> None:
+        consumer = self._require(self.consumer)
+        polled = consumer.poll(timeout_ms=self.kafka.max_wait_ms, max_records=self.kafka.batch_size)
+        records = [record for batch in polled.values() for record in batch]
+        if self._rewind_needed:
+            self._drop_held_state(dropped=records)
+            return
+        now = time.time()
+        if records:
+            self._last_record_at = time.monotonic()
+            self._take(records, now)
+        elif self._pending_posts and time.monotonic() - self._last_record_at > self.idle_flush_seconds:
+            log.info("input idle; labelling held posts", extra={"held": self._pending_posts})
+            self.span.add_result(self.engine.flush(now))
+        self._pending_posts = len(self.engine.pending_post_ids)
+        if self.span and self._pending_posts == 0:
+            self._commit_span(now)
+
+    def _take(self, records: list[Any], now: float) -> None:
+        """Decode the records, send the good ones through the engine, hold the bad ones as dead letters."""
+        span = self.span
+        if span.started_at is None:
+            span.started_at = time.monotonic()
+        posts: list[Post] = []
+        for record in records:
+            span.add_offset(TopicPartition(record.topic, record.partition), record.offset)
+            raw = record.value if record.value is not None else b""
+            outcome = decode_json(raw, self.settings.input)
+            if isinstance(outcome, Post):
+                posts.append(outcome)
+                span.sent_at[outcome.id] = outcome.timestamp or record.timestamp / 1000.0
+            else:
+                reason, detail = outcome
+                span.dead_letters.append(
+                    DeadLetter(
+                        raw=raw,
+                        key=record.key,
+                        reason=reason,
+                        detail=detail,
+                        topic=record.topic,
+                        partition=record.partition,
+                        offset=record.offset,
+                        timestamp_ms=record.timestamp,
+                    )
+                )
+        if posts:
+            span.add_result(self.engine.process(posts, now))
+
+    def _commit_span(self, now: float) -> None:
+        """Produce everything the span holds and commit its offsets, in one transaction."""
+        producer = self._require(self.producer)
+        consumer = self._require(self.consumer)
+        span = self.span
+        catalog = self._catalog_updates(span)
+        try:
+            producer.begin_transaction()
+            for labels in span.labels:
+                for key, value in label_records(labels):
+                    producer.send(self.kafka.labels_topic, key=key, value=value)
+            for event in span.events:
+                key, value = event_record(event)
+                producer.send(self.kafka.events_topic, key=key, value=value)
+            for entry in catalog:
+                key, value = catalog_record(entry)
+                producer.send(self.kafka.catalog_topic, key=key, value=value)
+            for letter in span.dead_letters:
+                key, value = letter.to_record(now)
+                producer.send(self.kafka.deadletter_topic, key=key, value=value)
+            offsets = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in span.next_offsets.items()}
+            producer.send_offsets_to_transaction(offsets, consumer.group_metadata())
+            producer.commit_transaction()
+        except FATAL_ERRORS as error:
+            raise KafkaSetupError(
+                f"another worker uses transactional id {self.transactional_id!r}; give each worker its own "
+                f"--instance-id ({error})"
+            ) from error
+        except KafkaError as error:
+            log.warning(
+                "transaction failed; aborting and reading the batch again", extra={"error": repr(error)}
+            )
+            self._abort(span, now)
+            return
+        self.committed_posts += span.labelled()
+        self._report(span, now, committed=True)
+        self.span = OpenSpan()
+
+    def _abort(self, span: OpenSpan, now: float) -> None:
+        producer = self._require(self.producer)
+        try:
+            producer.abort_transaction()
+        except FATAL_ERRORS:
+            raise
+        except KafkaError as error:
+            log.warning("abort failed; restarting the producer", extra={"error": repr(error)})
+            producer.close(timeout=5)
+            config = transactional_producer_config(self.kafka, self.transactional_id)
+            self.producer = connect_producer(config, self.connect_timeout_seconds)
+            self.producer.init_transactions()
+        self._rewind(span.first_offsets)
+        self._report(span, now, committed=False)
+        self.span = OpenSpan()
+
+    # -- rebalances -----------------------------------------------------------------------------------------
+
+    def on_revoked(self, revoked: set[TopicPartition]) -> None:
+        self._assigned -= set(revoked)
+        if self.span:
+            # Only possible while the engine holds posts (warm-up): drop that state after this poll.
+            self._rewind_needed = True
+        for observer in self.observers:
+            observer.observe_rebalance(assigned=0, revoked=len(revoked))
+
+    def on_assigned(self, assigned: set[TopicPartition]) -> None:
+        self._assigned |= set(assigned)
+        log.info(
+            "partitions assigned",
+            extra={"partitions": sorted(f"{tp.topic}-{tp.partition}" for tp in assigned)},
+        )
+        for observer in self.observers:
+            observer.observe_rebalance(assigned=len(assigned), revoked=0)
+
+    def _drop_held_state(self, dropped: list[Any]) -> None:
+        """Forget held posts (fresh engine) and rewind to the first offsets not committed yet."""
+        log.info("partitions moved during warm-up; dropping held posts", extra={"held": self.span.consumed})
+        targets = dict(self.span.first_offsets)
+        for record in dropped:
+            targets.setdefault(TopicPartition(record.topic, record.partition), record.offset)
+        self.engine.close()
+        if self.engine_factory is not None:
+            self.engine = self.engine_factory()
+        else:
+            self.engine.flush()
+        self.span = OpenSpan()
+        self._pending_posts = 0
+        self._rewind_needed = False
+        self._rewind(targets)
+
+    def _rewind(self, targets: dict[TopicPartition, int]) -> None:
+        consumer = self._require(self.consumer)
+        assigned = consumer.assignment()
+        for tp, offset in targets.items():
+            if tp in assigned:
+                consumer.seek(tp, offset)
+
+    # -- reporting ------------------------------------------------------------------------------------------
+
+    def _catalog_updates(self, span: OpenSpan) -> list[CatalogEntry]:
+        """Entries of the clusters this span's events touched, and every entry once a minute."""
+        touched = span.touched_cluster_ids()
+        full = time.monotonic() - self._last_full_catalog_at > self.catalog_every_seconds
+        if not touched and not full:
+            return []
+        self._catalog = self.engine.catalog()
+        if full:
+            self._last_full_catalog_at = time.monotonic()
+            return self._catalog
+        return [entry for entry in self._catalog if entry.cluster_id in touched]
+
+    def _report(self, span: OpenSpan, now: float, *, committed: bool) -> None:
+        if not self.observers:
+            return
+        done = time.time()
+        latencies = np.array(
+            [done - span.sent_at.get(post_id, done) for labels in span.labels for post_id in labels.post_ids],
+            dtype=np.float64,
+        )
+        started = span.started_at if span.started_at is not None else time.monotonic()
+        report = WorkerReport(
+            result=span.last_result,
+            consumed=span.consumed,
+            deadlettered=span.dead_letter_counts(),
+            batch_seconds=time.monotonic() - started,
+            end_to_end_seconds=latencies if committed else np.empty(0),
+            lag=self._lag(),
+            assigned_partitions=len(self._assigned),
+            committed=committed,
+            aborted=not committed,
+        )
+        for observer in self.observers:
+            observer.observe_batch(report)
+
+    def _lag(self) -> dict[tuple[str, int], int]:
+        consumer = self._require(self.consumer)
+        lag: dict[tuple[str, int], int] = {}
+        for tp in self._assigned:
+            highwater = consumer.highwater(tp)
+            position = consumer.position(tp, timeout_ms=100) if highwater is not None else None
+            if highwater is not None and position is not None:
+                lag[(tp.topic, tp.partition)] = max(0, highwater - position)
+        return lag
+
+    @staticmethod
+    def _require(client: Any) -> Any:
+        if client is None:
+            raise KafkaSetupError("the worker is not connected; call connect() or run() first")
+        return client
+
+
+class _Rebalance(ConsumerRebalanceListener):
+    def __init__(self, worker: KafkaWorker) -> None:
+        self.worker = worker
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        self.worker.on_revoked(set(revoked))
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        self.worker.on_assigned(set(assigned))
