@@ -16,6 +16,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "cluster": ("streamclust.cli.cluster", "cluster a JSONL or CSV file (or stdin) without any broker"),
     "eval": ("streamclust.cli.evaluate", "score online clustering on a labelled dataset against baselines"),
     "bench": ("streamclust.cli.bench", "measure throughput and memory (core engine, Kafka end to end)"),
+    "run": ("streamclust.cli.run", "the Kafka worker: label every post of the input topic exactly once"),
+    "produce": ("streamclust.cli.produce", "replay a JSONL or CSV file into the input topic at a given rate"),
+    "tail": ("streamclust.cli.tail", "print committed labels, events, catalog entries or dead letters"),
+    "broker": ("streamclust.cli.broker", "start, stop or check the local Apache Kafka broker"),
 }
 
 
