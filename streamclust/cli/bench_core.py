@@ -1,0 +1,136 @@
+"""``streamclust bench core``: sustained in-process throughput of the engine and its memory over a long stream.
+
+Each run builds a fresh engine, warms it up (not timed), then times ``Engine.process`` over ``--posts`` posts
+cycled from a dataset (ids made unique). The median of ``--runs`` runs is printed, with river's DBSTREAM on the
+same latents in the same process as the baseline, and resident memory sampled along the stream.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, default=Path("../shared/data/stackoverflow.jsonl.gz"))
+    parser.add_argument("--config", type=Path, help="a YAML preset (the featurizer is forced to --featurizer)")
+    parser.add_argument("--featurizer", default="hashing", choices=["hashing", "static", "hybrid"])
+    parser.add_argument("--posts", type=int, default=200_000, help="timed posts per run")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--baseline-posts", type=int, default=3000, help="posts given to DBSTREAM")
+    parser.add_argument("--json", type=Path, default=Path("out/bench-core.json"))
+
+
+def resident_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize()
+
+
+def load_texts(path: Path) -> list[str]:
+    from streamclust.errors import InputError
+    from streamclust.io.files import open_input
+
+    if not path.exists():
+        raise InputError(f"benchmark data {path} not found; pass --data with a JSONL file of posts")
+    with open_input(str(path)) as (stream, _):
+        return [json.loads(line)["text"] for line in stream if line.strip()]
+
+
+def one_run(settings: Any, texts: list[str], posts: int, batch_size: int, run: int) -> dict[str, Any]:
+    from streamclust.engine import Engine
+    from streamclust.schema import Post
+
+    engine = Engine.from_settings(settings)
+    position = 0
+
+    def next_batch() -> list[Post]:
+        nonlocal position
+        batch = [
+            Post.model_construct(id=f"{run}-{position + i}", text=texts[(position + i) % len(texts)])
+            for i in range(batch_size)
+        ]
+        position += batch_size
+        return batch
+
+    while not engine.is_warm:
+        engine.process(next_batch(), now=float(position))
+    memory: list[tuple[int, int]] = [(0, resident_bytes())]
+    sample_every = max(posts // 10, batch_size)
+    timed = 0
+    busy = 0.0
+    while timed < posts:
+        batch = next_batch()
+        started = time.perf_counter()
+        engine.process(batch, now=float(position))
+        busy += time.perf_counter() - started
+        timed += len(batch)
+        if timed % sample_every < batch_size:
+            memory.append((timed, resident_bytes()))
+    engine.close()
+    return {"posts": timed, "seconds": busy, "posts_per_second": timed / busy, "rss_bytes": memory, "engine": engine}
+
+
+def dbstream_rate(engine: Any, texts: list[str], posts: int) -> float:
+    """River's DBSTREAM, learning and predicting one post at a time on the engine's own latents."""
+    from river import cluster
+
+    features = engine.featurizer.transform(texts[:posts], learn=False)
+    latents = engine.encoder.encode(features)
+    rows = [dict(enumerate(row.tolist())) for row in latents]
+    model = cluster.DBSTREAM(clustering_threshold=0.5, fading_factor=0.01, cleanup_interval=2, intersection_factor=0.3)
+    started = time.perf_counter()
+    for row in rows:
+        model.learn_one(row)
+        model.predict_one(row)
+    return len(rows) / (time.perf_counter() - started)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from streamclust.config import load_settings
+
+    console = Console(stderr=True)
+    settings = load_settings(args.config, featurize={"kind": args.featurizer})
+    texts = load_texts(args.data)
+    results = []
+    baselines = []
+    for number in range(args.runs):
+        console.print(f"run {number + 1}/{args.runs}: {args.posts} posts ({args.featurizer})")
+        outcome = one_run(settings, texts, args.posts, args.batch_size, number)
+        baselines.append(dbstream_rate(outcome.pop("engine"), texts, args.baseline_posts))
+        results.append(outcome)
+        console.print(
+            f"  {outcome['posts_per_second']:,.0f} posts/s; DBSTREAM {baselines[-1]:,.0f} posts/s; "
+            f"RSS {outcome['rss_bytes'][0][1] / 2**20:.0f} -> {outcome['rss_bytes'][-1][1] / 2**20:.0f} MiB"
+        )
+    rates = [result["posts_per_second"] for result in results]
+    ratios = [rate / baseline for rate, baseline in zip(rates, baselines, strict=True)]
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    summary = {
+        "featurizer": args.featurizer,
+        "posts_per_run": args.posts,
+        "batch_size": args.batch_size,
+        "runs": args.runs,
+        "median_posts_per_second": statistics.median(rates),
+        "posts_per_second": rates,
+        "median_dbstream_posts_per_second": statistics.median(baselines),
+        "median_ratio_to_dbstream": statistics.median(ratios),
+        "peak_rss_bytes": peak,
+        "rss_along_stream": [result["rss_bytes"] for result in results],
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(summary, indent=2))
+    print(
+        f"core engine ({args.featurizer}, batch {args.batch_size}): median {summary['median_posts_per_second']:,.0f}"
+        f" posts/s over {args.runs} runs of {args.posts} posts; DBSTREAM on the same latents median"
+        f" {summary['median_dbstream_posts_per_second']:,.0f} posts/s (ratio {summary['median_ratio_to_dbstream']:.1f}x);"
+        f" peak RSS {peak / 2**20:.0f} MiB; written to {args.json}"
+    )
+    return 0
