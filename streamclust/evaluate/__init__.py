@@ -1,0 +1,1 @@
+"""Scoring online clustering on labelled datasets: datasets, stream orders, scores, baselines, the harness."""
