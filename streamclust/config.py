@@ -37,7 +37,9 @@ class FeaturizeSettings(Section):
     kind: Literal["hashing", "static", "hybrid"] = "hashing"
     n_features: int = Field(default=2**15, ge=256, le=2**22, description="hashed feature buckets")
     ngram_max: int = Field(default=2, ge=1, le=3)
-    idf_half_life_posts: int = Field(default=50_000, gt=0, description="document frequencies halve this often")
+    idf_half_life_posts: int = Field(
+        default=50_000, gt=0, description="document frequencies halve this often"
+    )
     static_model: str = Field(
         default="minilm-distilled",
         description="a model2vec model folder, or 'minilm-distilled' to distill the packaged MiniLM once",
@@ -54,7 +56,9 @@ class EncoderSettings(Section):
     hidden_dim: int = Field(default=256, ge=4, le=4096)
     warmup_posts: int = Field(default=1000, ge=10)
     reservoir_size: int = Field(default=10_000, ge=100)
-    recency_bias: float = Field(default=0.5, ge=0.0, le=1.0, description="0 = uniform reservoir, 1 = newest only")
+    recency_bias: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="0 = uniform reservoir, 1 = newest only"
+    )
     epochs: int = Field(default=8, ge=1, le=1000)
     batch_size: int = Field(default=256, ge=8)
     learning_rate: float = Field(default=2e-3, gt=0)
@@ -74,11 +78,16 @@ class ClusterSettings(Section):
 
     index: Literal["auto", "flat", "hnsw", "ivf"] = "auto"
     flat_max_clusters: int = Field(default=512, ge=1, description="'auto' switches to HNSW above this")
-    half_life_posts: int = Field(default=2_000, ge=1, description="sets the floor of a centroid's learning rate")
+    half_life_posts: int = Field(
+        default=2_000, ge=1, description="sets the floor of a centroid's learning rate"
+    )
     count_half_life_posts: int = Field(default=200_000, ge=1, description="cluster counts halve this often")
     radius_k: float = Field(default=2.5, gt=0, description="outlier if similarity < mean - k*std of members")
     radius_floor: float = Field(default=0.3, ge=-1, le=1, description="never accept below this similarity")
     radius_ceiling: float = Field(default=0.85, ge=-1, le=1, description="always accept above this")
+    newborn_std: float = Field(
+        default=0.04, ge=0, le=1, description="a new cluster's similarity spread is taken as at least this"
+    )
 
 
 class NoveltySettings(Section):
@@ -152,6 +161,12 @@ class Settings(BaseSettings):
     )
 
     seed: int = 0
+    threads: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="torch and FAISS threads; 1 is fastest for small batches on few cores",
+    )
     state_dir: Path | None = Field(default=None, description="file-mode checkpoints go here when set")
     input: InputSettings = InputSettings()
     featurize: FeaturizeSettings = FeaturizeSettings()

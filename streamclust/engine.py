@@ -32,7 +32,13 @@ from streamclust.config import (
     NoveltySettings,
     Settings,
 )
-from streamclust.encode.autoencoder import AutoencoderShape, Encoder, TrainingPlan, normalize, train_autoencoder
+from streamclust.encode.autoencoder import (
+    AutoencoderShape,
+    Encoder,
+    TrainingPlan,
+    normalize,
+    train_autoencoder,
+)
 from streamclust.encode.reservoir import Reservoir
 from streamclust.encode.retrain import DriftWatch, RetrainJob, RetrainSchedule, carry_clusters
 from streamclust.featurize import Featurizer, build_featurizer
@@ -42,7 +48,6 @@ from streamclust.schema import NOT_CLUSTERED, CatalogEntry, ClusterEvent, EventK
 
 RECONSTRUCTION_SAMPLE = 32  # posts per batch whose reconstruction error feeds the drift detector
 LIFECYCLE_EVERY_POSTS = 1_000
-MIN_NEW_CLUSTER_STD = 0.04  # a newborn cluster's radius is not judged tighter than this
 UPDATE_EVENT_GROWTH = 1.5  # an 'updated' event when a cluster has grown by this factor since the last one
 ENDED_CLUSTERS_KEPT = 1_000
 
@@ -52,7 +57,9 @@ class Births:
     """Clusters born in one novelty pass: their events, and the new cluster of each post that joined one."""
 
     events: list[ClusterEvent] = field(default_factory=list)
-    cluster_of: dict[str, tuple[int, float]] = field(default_factory=dict)  # post id -> (cluster id, similarity)
+    cluster_of: dict[str, tuple[int, float]] = field(
+        default_factory=dict
+    )  # post id -> (cluster id, similarity)
 
 
 class Engine:
@@ -111,6 +118,7 @@ class Engine:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Engine:
+        set_compute_threads(settings.threads)
         return cls(
             build_featurizer(settings.featurize, seed=settings.seed),
             encoder=settings.encoder,
@@ -309,7 +317,9 @@ class Engine:
         centroids = normalize(np.stack([self.buffer.latents[group.rows].mean(axis=0) for group in groups]))
         member_similarity = [self.buffer.latents[group.rows] @ centroids[i] for i, group in enumerate(groups)]
         means = np.array([float(values.mean()) for values in member_similarity])
-        variances = np.array([max(float(values.var()), MIN_NEW_CLUSTER_STD**2) for values in member_similarity])
+        variances = np.array(
+            [max(float(values.var()), self.cluster_settings.newborn_std**2) for values in member_similarity]
+        )
         counts = np.array([float(len(group.rows)) for group in groups])
         first_new_row = len(self.table)
         new_ids = self.table.add(centroids, counts, means, variances, self.position, now)
@@ -361,7 +371,9 @@ class Engine:
         for _, survivor in merges:
             events.append(self.event(EventKind.UPDATED, survivor, now))
             self.reported_size[int(self.table.ids[survivor])] = float(self.table.counts[survivor])
-        self.end_clusters(np.array([absorbed for absorbed, _ in merges], dtype=np.int64), now, events, "merged")
+        self.end_clusters(
+            np.array([absorbed for absorbed, _ in merges], dtype=np.int64), now, events, "merged"
+        )
         stale = find_stale(self.table, self.position, settings.retire_after_posts)
         for row in stale.tolist():
             events.append(self.event(EventKind.RETIRED, row, now))
@@ -381,10 +393,14 @@ class Engine:
         if len(rows) == 0:
             return
         assert self.keywords is not None
-        merged_into = {event.cluster_id: event.merged_into for event in events if event.kind == EventKind.MERGED}
+        merged_into = {
+            event.cluster_id: event.merged_into for event in events if event.kind == EventKind.MERGED
+        }
         for row in rows.tolist():
             cluster_id = int(self.table.ids[row])
-            entry = self.catalog_entry(row, status).model_copy(update={"merged_into": merged_into.get(cluster_id)})
+            entry = self.catalog_entry(row, status).model_copy(
+                update={"merged_into": merged_into.get(cluster_id)}
+            )
             self.ended[cluster_id] = entry
             self.keywords.drop(cluster_id)
             self.reported_size.pop(cluster_id, None)
@@ -440,7 +456,9 @@ class Engine:
         self.table.similarity_mean = carried.similarity_mean
         self.table.similarity_var = carried.similarity_var
         state = self.buffer.snapshot()
-        self.buffer = OutlierBuffer(self.buffer.capacity, self.buffer.latents.shape[1], self.buffer.neighbor_similarity)
+        self.buffer = OutlierBuffer(
+            self.buffer.capacity, self.buffer.latents.shape[1], self.buffer.neighbor_similarity
+        )
         self.buffer.add(
             normalize(state["latents"] @ carried.latent_map),
             state["post_ids"],
@@ -519,6 +537,15 @@ class Engine:
             active_clusters=len(self.table),
             model_version=self.model_version,
         )
+
+
+def set_compute_threads(threads: int) -> None:
+    """Threads for torch and FAISS in this process (a process-wide setting, applied once by the adapters)."""
+    import faiss
+    import torch
+
+    torch.set_num_threads(threads)
+    faiss.omp_set_num_threads(threads)
 
 
 def terms_from_padded(columns: np.ndarray, counts: np.ndarray, n_columns: int) -> SparseRows:

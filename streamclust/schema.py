@@ -7,7 +7,7 @@ Cluster ids are stable integers: an id is never reused, it survives retrains and
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,7 +40,7 @@ class LabelRecord(BaseModel):
     processed_at: float = Field(description="unix seconds")
 
 
-class EventKind(str, Enum):
+class EventKind(StrEnum):
     CREATED = "created"
     UPDATED = "updated"
     MERGED = "merged"

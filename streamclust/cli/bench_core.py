@@ -18,7 +18,9 @@ from typing import Any
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data/stackoverflow.jsonl.gz"))
-    parser.add_argument("--config", type=Path, help="a YAML preset (the featurizer is forced to --featurizer)")
+    parser.add_argument(
+        "--config", type=Path, help="a YAML preset (the featurizer is forced to --featurizer)"
+    )
     parser.add_argument("--featurizer", default="hashing", choices=["hashing", "static", "hybrid"])
     parser.add_argument("--posts", type=int, default=200_000, help="timed posts per run")
     parser.add_argument("--runs", type=int, default=3)
@@ -73,7 +75,13 @@ def one_run(settings: Any, texts: list[str], posts: int, batch_size: int, run: i
         if timed % sample_every < batch_size:
             memory.append((timed, resident_bytes()))
     engine.close()
-    return {"posts": timed, "seconds": busy, "posts_per_second": timed / busy, "rss_bytes": memory, "engine": engine}
+    return {
+        "posts": timed,
+        "seconds": busy,
+        "posts_per_second": timed / busy,
+        "rss_bytes": memory,
+        "engine": engine,
+    }
 
 
 def dbstream_rate(engine: Any, texts: list[str], posts: int) -> float:
@@ -83,7 +91,9 @@ def dbstream_rate(engine: Any, texts: list[str], posts: int) -> float:
     features = engine.featurizer.transform(texts[:posts], learn=False)
     latents = engine.encoder.encode(features)
     rows = [dict(enumerate(row.tolist())) for row in latents]
-    model = cluster.DBSTREAM(clustering_threshold=0.5, fading_factor=0.01, cleanup_interval=2, intersection_factor=0.3)
+    model = cluster.DBSTREAM(
+        clustering_threshold=0.5, fading_factor=0.01, cleanup_interval=2, intersection_factor=0.3
+    )
     started = time.perf_counter()
     for row in rows:
         model.learn_one(row)
@@ -130,7 +140,8 @@ def run(args: argparse.Namespace) -> int:
     print(
         f"core engine ({args.featurizer}, batch {args.batch_size}): median {summary['median_posts_per_second']:,.0f}"
         f" posts/s over {args.runs} runs of {args.posts} posts; DBSTREAM on the same latents median"
-        f" {summary['median_dbstream_posts_per_second']:,.0f} posts/s (ratio {summary['median_ratio_to_dbstream']:.1f}x);"
+        f" {summary['median_dbstream_posts_per_second']:,.0f} posts/s"
+        f" (ratio {summary['median_ratio_to_dbstream']:.1f}x);"
         f" peak RSS {peak / 2**20:.0f} MiB; written to {args.json}"
     )
     return 0

@@ -14,10 +14,14 @@ BATCH_SIZE = 512
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="a .jsonl, .csv (optionally .gz) file, or - for standard input")
     parser.add_argument("--config", type=Path, help="a YAML preset, e.g. configs/default.yaml")
-    parser.add_argument("--format", choices=["jsonl", "csv"], help="input format (default: from the file name)")
+    parser.add_argument(
+        "--format", choices=["jsonl", "csv"], help="input format (default: from the file name)"
+    )
     parser.add_argument("--labels", type=Path, help="write one label record per post here (JSONL)")
     parser.add_argument("--events", type=Path, help="write cluster events here (JSONL)")
-    parser.add_argument("--rejects", type=Path, help="write lines that could not be read here, with the reason")
+    parser.add_argument(
+        "--rejects", type=Path, help="write lines that could not be read here, with the reason"
+    )
     parser.add_argument("--top", type=int, default=20, help="clusters shown in the summary table")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
 
@@ -48,7 +52,11 @@ def run(args: argparse.Namespace) -> int:
     rejects_path = args.rejects
     if rejects_path is None and args.labels is not None:
         rejects_path = args.labels.with_name(args.labels.stem + ".rejects.jsonl")
-    labels_out, events_out, rejects_out = JsonlWriter(args.labels), JsonlWriter(args.events), JsonlWriter(rejects_path)
+    labels_out, events_out, rejects_out = (
+        JsonlWriter(args.labels),
+        JsonlWriter(args.events),
+        JsonlWriter(rejects_path),
+    )
     engine = Engine.from_settings(settings)
     counts: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
@@ -64,11 +72,17 @@ def run(args: argparse.Namespace) -> int:
             event_kinds[event.kind.value] += 1
 
     started = time.perf_counter()
-    columns = [TextColumn("clustering"), BarColumn(), TextColumn("{task.fields[posts]} posts"), TimeElapsedColumn()]
+    columns = [
+        TextColumn("clustering"),
+        BarColumn(),
+        TextColumn("{task.fields[posts]} posts"),
+        TimeElapsedColumn(),
+    ]
     try:
-        with open_input(args.input) as (stream, progress), Progress(
-            *columns, MofNCompleteColumn(), console=console, transient=True
-        ) as bar:
+        with (
+            open_input(args.input) as (stream, progress),
+            Progress(*columns, MofNCompleteColumn(), console=console, transient=True) as bar,
+        ):
             task = bar.add_task("read", total=progress.total_bytes, posts=0)
             for batch in read_batches(stream, settings.input, fmt, BATCH_SIZE):
                 for failure in batch.failures:
@@ -101,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
     if rejected and rejects_path is not None:
         console.print(f"rejected lines and reasons: {rejects_path}")
     if counts["labelled"] != counts["read"]:
-        print(f"internal error: {counts['read']} posts read but {counts['labelled']} labelled", file=sys.stderr)
+        print(
+            f"internal error: {counts['read']} posts read but {counts['labelled']} labelled", file=sys.stderr
+        )
         return 1
     return 0

@@ -32,7 +32,9 @@ class CentroidIndex:
             index: faiss.Index = faiss.IndexFlatIP(self.dim)
         elif self.kind == "ivf":
             lists = max(1, min(n // 8, int(4 * np.sqrt(n))))
-            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(self.dim), self.dim, lists, faiss.METRIC_INNER_PRODUCT)
+            index = faiss.IndexIVFFlat(
+                faiss.IndexFlatIP(self.dim), self.dim, lists, faiss.METRIC_INNER_PRODUCT
+            )
             index.train(centroids)
             index.nprobe = min(lists, 8)
         else:

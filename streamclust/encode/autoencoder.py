@@ -38,7 +38,9 @@ class TextAutoencoder(nn.Module):
         super().__init__()
         self.shape = shape
         hidden, latent = shape.hidden_dim, shape.latent_dim
-        self.sparse_in = nn.EmbeddingBag(shape.sparse_columns, hidden, mode="sum") if shape.sparse_columns else None
+        self.sparse_in = (
+            nn.EmbeddingBag(shape.sparse_columns, hidden, mode="sum") if shape.sparse_columns else None
+        )
         self.dense_in = nn.Linear(shape.dense_columns, hidden, bias=False) if shape.dense_columns else None
         self.hidden_bias = nn.Parameter(torch.zeros(hidden))
         self.to_latent = nn.Linear(hidden, latent)
@@ -51,7 +53,9 @@ class TextAutoencoder(nn.Module):
     def encode(self, inputs: ModelInputs) -> torch.Tensor:
         hidden = self.hidden_bias.expand(inputs.rows, -1)
         if self.sparse_in is not None and inputs.indices is not None:
-            hidden = hidden + self.sparse_in(inputs.indices, inputs.offsets, per_sample_weights=inputs.weights)
+            hidden = hidden + self.sparse_in(
+                inputs.indices, inputs.offsets, per_sample_weights=inputs.weights
+            )
         if self.dense_in is not None and inputs.dense is not None:
             hidden = hidden + self.dense_in(inputs.dense)
         return self.to_latent(torch.relu(hidden))
@@ -88,13 +92,19 @@ def model_inputs(batch: FeatureBatch, shape: AutoencoderShape, with_target: bool
         weights = torch.from_numpy(sparse.values.astype(np.float32))
         if with_target:
             folded = np.zeros((rows, shape.reconstructed_columns), dtype=np.float32)
-            np.add.at(folded, (sparse.row_ids(), sparse.indices % shape.reconstructed_columns), np.abs(sparse.values))
+            np.add.at(
+                folded,
+                (sparse.row_ids(), sparse.indices % shape.reconstructed_columns),
+                np.abs(sparse.values),
+            )
             totals = folded.sum(axis=1, keepdims=True)
             totals[totals == 0] = 1.0
             target = torch.from_numpy(folded / totals)
     if batch.dense is not None and shape.dense_columns:
         dense = torch.from_numpy(np.ascontiguousarray(batch.dense, dtype=np.float32))
-    return ModelInputs(rows=rows, indices=indices, offsets=offsets, weights=weights, target=target, dense=dense)
+    return ModelInputs(
+        rows=rows, indices=indices, offsets=offsets, weights=weights, target=target, dense=dense
+    )
 
 
 @dataclass(frozen=True)

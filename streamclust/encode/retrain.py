@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -27,7 +28,7 @@ class DriftWatch:
         from river import drift
 
         self.kind = kind
-        self.detector = None
+        self.detector: Any = None
         if kind == "adwin":
             self.detector = drift.ADWIN(delta=delta)
         elif kind == "page_hinkley":
@@ -55,7 +56,9 @@ class RetrainJob:
     error: BaseException | None = None
     thread: threading.Thread | None = None
 
-    def run(self, features: FeatureBatch, shape: AutoencoderShape, plan: TrainingPlan, start: TextAutoencoder) -> None:
+    def run(
+        self, features: FeatureBatch, shape: AutoencoderShape, plan: TrainingPlan, start: TextAutoencoder
+    ) -> None:
         began = time.perf_counter()
         try:
             self.model = train(features, shape, plan, start_from=start)

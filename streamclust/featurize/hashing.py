@@ -27,9 +27,9 @@ _MASK = np.uint64(0xFFFFFFFF)
 def combine_hashes(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """A 32-bit hash of an ordered pair of 32-bit hashes (for n-grams)."""
     mixed = (left.astype(np.uint64) * _GOLDEN) & _MASK
-    return ((mixed ^ (right.astype(np.uint64) + np.uint64(0x7F4A7C15) + (mixed >> np.uint64(6)))) & _MASK).astype(
-        np.int64
-    )
+    return (
+        (mixed ^ (right.astype(np.uint64) + np.uint64(0x7F4A7C15) + (mixed >> np.uint64(6)))) & _MASK
+    ).astype(np.int64)
 
 
 def count_pairs(rows: np.ndarray, columns: np.ndarray, n_rows: int, n_columns: int) -> SparseRows:

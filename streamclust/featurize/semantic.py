@@ -58,6 +58,8 @@ class HybridFeaturizer(StaticFeaturizer):
         lexical = self.lexical.transform(texts, learn=learn)
         assert lexical.sparse is not None
         sparse = lexical.sparse
-        scaled = SparseRows(sparse.indptr, sparse.indices, sparse.values * self.lexical_scale, sparse.n_columns)
+        scaled = SparseRows(
+            sparse.indptr, sparse.indices, sparse.values * self.lexical_scale, sparse.n_columns
+        )
         dense = self.embedder.embed(texts).astype(np.float32) * self.semantic_scale
         return FeatureBatch(terms=lexical.terms, sparse=scaled, dense=dense)

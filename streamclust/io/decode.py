@@ -27,8 +27,17 @@ class DecodeFailure:
     position: Any = None  # where it came from: a line number, or (topic, partition, offset)
 
 
-REASONS = ("not_utf8", "not_json", "not_an_object", "missing_id", "missing_text", "empty_text", "text_too_large",
-           "wrong_type", "bad_timestamp")
+REASONS = (
+    "not_utf8",
+    "not_json",
+    "not_an_object",
+    "missing_id",
+    "missing_text",
+    "empty_text",
+    "text_too_large",
+    "wrong_type",
+    "bad_timestamp",
+)
 
 
 def field_at(record: Mapping[str, Any], path: str) -> Any:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 import json
 import sys
 from collections.abc import Iterator
@@ -53,7 +52,9 @@ def open_input(path: str) -> Iterator[tuple[IO[bytes], InputProgress]]:
         return
     source = Path(path)
     if not source.is_file():
-        raise InputError(f"input file {path} does not exist (pass a JSONL or CSV file, or - for standard input)")
+        raise InputError(
+            f"input file {path} does not exist (pass a JSONL or CSV file, or - for standard input)"
+        )
     raw = source.open("rb")
     progress = InputProgress(total_bytes=source.stat().st_size, raw=raw)
     try:
@@ -86,7 +87,9 @@ def read_csv(stream: IO[bytes], fields: InputSettings) -> Iterator[Post | Decode
             try:
                 yield line.decode("utf-8")
             except UnicodeDecodeError as error:
-                failures.append(DecodeFailure(line, "not_utf8", f"bytes are not UTF-8: {error.reason}", number))
+                failures.append(
+                    DecodeFailure(line, "not_utf8", f"bytes are not UTF-8: {error.reason}", number)
+                )
 
     reader = csv.DictReader(text_lines())
     for row in reader:
@@ -125,7 +128,7 @@ class JsonlWriter:
         self.handle: IO[str] | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.handle = io.open(path, "w", encoding="utf-8")  # noqa: UP020
+            self.handle = path.open("w", encoding="utf-8")
 
     def write(self, record: dict[str, Any]) -> None:
         if self.handle is not None:
