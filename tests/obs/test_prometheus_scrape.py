@@ -271,6 +271,20 @@ def test_prometheus_sees_posts_labelled_and_the_lag_of_every_partition(
     assert prometheus.query('process_resident_memory_bytes{job="streamclust"}'), "default collectors missing"
 
 
+def test_the_worker_answers_its_health_and_cluster_endpoints(worker: Worker) -> None:
+    base = f"http://127.0.0.1:{worker.http_port}"
+    assert http_get(f"{base}/healthz")[0] == 200
+
+    status, body = http_get(f"{base}/clusters")
+
+    assert status == 200
+    clusters = json.loads(body)
+    assert isinstance(clusters, list)
+    assert all(
+        {"cluster_id", "size", "keywords", "created_at", "last_seen_at"} <= set(entry) for entry in clusters
+    )
+
+
 def test_the_shipped_alert_rules_evaluate_cleanly_on_live_metrics(
     worker: Worker, prometheus: Prometheus
 ) -> None:
