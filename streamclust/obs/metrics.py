@@ -80,7 +80,8 @@ class OutlierWindow:
 
 
 class ClusterSizes:
-    """The latest size of every live cluster, kept from ``created``/``updated`` events."""
+    """The latest size of every live cluster, kept from ``created``/``updated`` events (the engine reports a
+    cluster again when it has grown markedly, so these sizes lag slow growth and decay)."""
 
     def __init__(self) -> None:
         self._sizes: dict[int, float] = {}
@@ -202,7 +203,7 @@ class WorkerMetrics:
         )
         self.largest_cluster_size = Gauge(
             f"{PREFIX}_largest_cluster_size_posts",
-            "Decayed size of the rank-th largest live cluster (rank 1 is the largest).",
+            "Size of the rank-th largest live cluster (rank 1 is the largest), as of its last created/updated event.",
             ["rank"],
             registry=registry,
         )
