@@ -96,7 +96,27 @@ class NoveltySettings(Section):
     buffer_size: int = Field(default=3_000, ge=10)
     min_cluster_size: int = Field(default=8, ge=2)
     min_neighbors: int = Field(default=4, ge=1, description="neighbours that make a core point")
-    neighbor_similarity: float = Field(default=0.75, ge=-1, le=1)
+    neighbor_similarity: float | Literal["auto"] = Field(
+        default="auto",
+        description="similarity that makes two buffered posts neighbours; 'auto' takes a quantile of the "
+        "similarity of each recent post to its min_neighbors-th nearest neighbour (a k-distance estimate)",
+    )
+    auto_neighbor_quantile: float = Field(default=0.5, gt=0, lt=1)
+    auto_neighbor_max: float = Field(
+        default=0.9,
+        ge=-1,
+        le=1,
+        description="the 'auto' estimate never exceeds this (near-duplicate streams)",
+    )
+
+    @model_validator(mode="after")
+    def _similarity_in_range(self) -> NoveltySettings:
+        if self.neighbor_similarity != "auto" and not -1.0 <= self.neighbor_similarity <= 1.0:
+            raise ValueError(
+                f"neighbor_similarity = {self.neighbor_similarity} must be 'auto' or a cosine similarity in [-1, 1]"
+            )
+        return self
+
     outlier_ttl_posts: int = Field(default=30_000, ge=1)
     search_every_posts: int = Field(default=100, ge=1)
 
@@ -237,6 +257,10 @@ def load_settings(path: Path | str | None = None, **overrides: Any) -> Settings:
     try:
         loaded = _Loaded(**overrides)
     except ValidationError as error:
-        origin = str(path) if path is not None else "the environment"
+        origin = (
+            f"{path} or the STREAMCLUST_* environment"
+            if path is not None
+            else "the STREAMCLUST_* environment"
+        )
         raise ConfigError(describe_validation_error(error, origin)) from None
     return Settings.model_validate(loaded.model_dump())

@@ -23,7 +23,7 @@ from streamclust.cluster.centroids import (
 from streamclust.cluster.index import CentroidIndex
 from streamclust.cluster.keywords import ClusterKeywords
 from streamclust.cluster.lifecycle import find_excess, find_merges, find_stale, merge_rows
-from streamclust.cluster.novelty import OutlierBuffer, find_dense_groups
+from streamclust.cluster.novelty import OutlierBuffer, find_dense_groups, neighbor_similarity_estimate
 from streamclust.cluster.table import ClusterTable
 from streamclust.config import (
     ClusterSettings,
@@ -93,7 +93,8 @@ class Engine:
         self.position = 0  # posts processed since the start
         self.table = ClusterTable(dim=encoder.latent_dim)
         self.index = CentroidIndex(encoder.latent_dim, cluster.index, cluster.flat_max_clusters)
-        self.buffer = OutlierBuffer(novelty.buffer_size, encoder.latent_dim, novelty.neighbor_similarity)
+        initial_similarity = 1.0 if novelty.neighbor_similarity == "auto" else novelty.neighbor_similarity
+        self.buffer = OutlierBuffer(novelty.buffer_size, encoder.latent_dim, initial_similarity)
         self.keywords: ClusterKeywords | None = None
         self.reservoir = Reservoir(
             encoder.reservoir_size,
@@ -183,6 +184,7 @@ class Engine:
         self.encoder = Encoder.fitted(model, 1, features)
         self.reservoir.add(features)
         latents = self.encoder.encode(features)
+        self.buffer.neighbor_similarity = self.neighbor_similarity(latents)
         positions = self.position + np.arange(len(posts))
         self.position += len(posts)
         self.buffer.add(latents, [post.id for post in posts], positions, features.terms)
@@ -285,6 +287,19 @@ class Engine:
             **retrain,
         )
         return BatchResult(labels=labels, events=events, stats=stats)
+
+    def neighbor_similarity(self, latents: np.ndarray) -> float:
+        """The configured neighbour similarity, or the k-distance estimate on ``latents`` for 'auto'."""
+        settings = self.novelty_settings
+        if settings.neighbor_similarity != "auto":
+            return settings.neighbor_similarity
+        sample = latents[: self.AUTO_SAMPLE]
+        estimate = neighbor_similarity_estimate(
+            sample, settings.min_neighbors, settings.auto_neighbor_quantile
+        )
+        return min(estimate, settings.auto_neighbor_max)
+
+    AUTO_SAMPLE = 5_000
 
     def thresholds(self) -> np.ndarray:
         settings = self.cluster_settings
@@ -456,9 +471,8 @@ class Engine:
         self.table.similarity_mean = carried.similarity_mean
         self.table.similarity_var = carried.similarity_var
         state = self.buffer.snapshot()
-        self.buffer = OutlierBuffer(
-            self.buffer.capacity, self.buffer.latents.shape[1], self.buffer.neighbor_similarity
-        )
+        similarity = self.neighbor_similarity(new.encode(self.reservoir.contents()))
+        self.buffer = OutlierBuffer(self.buffer.capacity, self.buffer.latents.shape[1], similarity)
         self.buffer.add(
             normalize(state["latents"] @ carried.latent_map),
             state["post_ids"],

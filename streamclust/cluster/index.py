@@ -28,7 +28,7 @@ class CentroidIndex:
 
     def build(self, centroids: np.ndarray) -> None:
         n = len(centroids)
-        if not self.approximate(n):
+        if n == 0 or not self.approximate(n):
             index: faiss.Index = faiss.IndexFlatIP(self.dim)
         elif self.kind == "ivf":
             lists = max(1, min(n // 8, int(4 * np.sqrt(n))))

@@ -187,11 +187,11 @@ class ClusterKeywords:
     def snapshot(self) -> dict[str, Any]:
         return {
             "clusters": {str(c): {str(t): v for t, v in terms.items()} for c, terms in self.counts.items()},
-            "term_totals": self.term_totals,
+            "term_totals": self.term_totals.copy(),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
         self.counts = {
             int(c): {int(t): float(v) for t, v in terms.items()} for c, terms in state["clusters"].items()
         }
-        self.term_totals = np.asarray(state["term_totals"], dtype=np.float64)
+        self.term_totals = np.array(state["term_totals"], dtype=np.float64)

@@ -91,21 +91,21 @@ class OutlierBuffer:
 
     def snapshot(self) -> dict[str, Any]:
         return {
-            "latents": self.latents,
+            "latents": self.latents.copy(),
             "post_ids": list(self.post_ids),
-            "positions": self.positions,
-            "neighbors": self.neighbors,
-            "term_columns": self.term_columns,
-            "term_counts": self.term_counts,
+            "positions": self.positions.copy(),
+            "neighbors": self.neighbors.copy(),
+            "term_columns": self.term_columns.copy(),
+            "term_counts": self.term_counts.copy(),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
-        self.latents = np.asarray(state["latents"], dtype=np.float32)
+        self.latents = np.array(state["latents"], dtype=np.float32)
         self.post_ids = [str(post_id) for post_id in state["post_ids"]]
-        self.positions = np.asarray(state["positions"], dtype=np.int64)
-        self.neighbors = np.asarray(state["neighbors"], dtype=np.int64)
-        self.term_columns = np.asarray(state["term_columns"], dtype=np.int64)
-        self.term_counts = np.asarray(state["term_counts"], dtype=np.float32)
+        self.positions = np.array(state["positions"], dtype=np.int64)
+        self.neighbors = np.array(state["neighbors"], dtype=np.int64)
+        self.term_columns = np.array(state["term_columns"], dtype=np.int64)
+        self.term_counts = np.array(state["term_counts"], dtype=np.float32)
 
 
 def padded_terms(terms: SparseRows) -> tuple[np.ndarray, np.ndarray]:
@@ -120,10 +120,21 @@ def padded_terms(terms: SparseRows) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
+def neighbor_similarity_estimate(latents: np.ndarray, min_neighbors: int, quantile: float) -> float:
+    """The ``quantile`` of each post's similarity to its ``min_neighbors``-th nearest other post."""
+    import faiss
+
+    k = min(min_neighbors + 1, len(latents))
+    index = faiss.IndexFlatIP(latents.shape[1])
+    index.add(latents)
+    similarities, _ = index.search(latents, k)
+    return float(np.quantile(similarities[:, k - 1], quantile))
+
+
 def find_dense_groups(buffer: OutlierBuffer, min_neighbors: int, min_cluster_size: int) -> list[DenseGroup]:
     """DBSCAN-style groups in the buffer with at least ``min_cluster_size`` posts, largest first."""
     core = np.flatnonzero(buffer.neighbors >= min_neighbors)
-    if len(core) == 0 or len(core) + int(min_neighbors) < min_cluster_size:
+    if len(core) == 0:
         return []
     core_latents = buffer.latents[core]
     linked = (core_latents @ core_latents.T) >= buffer.neighbor_similarity

@@ -69,7 +69,7 @@ class ClusterTable:
         return order[np.searchsorted(self.ids, cluster_ids, sorter=order)]
 
     def snapshot(self) -> dict[str, Any]:
-        state: dict[str, Any] = {name: getattr(self, name) for name in ARRAY_FIELDS}
+        state: dict[str, Any] = {name: getattr(self, name).copy() for name in ARRAY_FIELDS}
         state["next_id"] = self.next_id
         return state
 

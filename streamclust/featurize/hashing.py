@@ -132,8 +132,8 @@ class HashingFeaturizer:
 
     def snapshot(self) -> dict[str, Any]:
         return {
-            "term_hashes": self.term_hashes,
-            "document_frequency": self.document_frequency,
+            "term_hashes": dict(self.term_hashes),
+            "document_frequency": self.document_frequency.copy(),
             "documents": self.documents,
         }
 
@@ -142,5 +142,5 @@ class HashingFeaturizer:
         self.column_terms = {}
         for token, value in self.term_hashes.items():
             self.column_terms.setdefault(value % self.sparse_columns, token)
-        self.document_frequency = np.asarray(state["document_frequency"], dtype=np.float64)
+        self.document_frequency = np.array(state["document_frequency"], dtype=np.float64)
         self.documents = float(state["documents"])

@@ -1,7 +1,7 @@
 """Unicode-aware tokenisation for short posts.
 
-Lower-cases, replaces URLs, @mentions and numbers by placeholder tokens (``xxurl``, ``xxuser``, ``xxnum``),
-keeps hashtags (``#topic``) and splits on anything that is not a word character.
+Normalises to NFC, lower-cases, replaces URLs, @mentions and numbers by placeholder tokens (``xxurl``,
+``xxuser``, ``xxnum``), keeps hashtags (``#topic``) and splits on anything that is not a word character.
 
 >>> tokenize("Check https://x.co/abc @Ann: 3 new #Cats, café!")
 ['check', 'xxurl', 'xxuser', 'xxnum', 'new', '#cats', 'café']
@@ -10,6 +10,7 @@ keeps hashtags (``#topic``) and splits on anything that is not a word character.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _URL = re.compile(r"(?:https?://|www\.)\S+")
 _MENTION = re.compile(r"(?<!\w)@\w+")
@@ -20,7 +21,7 @@ MAX_TOKENS = 96  # longer posts are cut: the head of a post carries its topic
 
 
 def tokenize(text: str) -> list[str]:
-    text = _URL.sub(" xxurl ", text.lower())
+    text = _URL.sub(" xxurl ", unicodedata.normalize("NFC", text).lower())
     text = _MENTION.sub(" xxuser ", text)
     text = _NUMBER.sub(" xxnum ", text)
     return _TOKEN.findall(text)[:MAX_TOKENS]
