@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import signal
+import threading
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -57,6 +58,17 @@ def optional_module(name: str) -> Any | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    stop_requested = threading.Event()  # a SIGTERM during start-up still means "stop cleanly"
+    worker: Any = None
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        stop_requested.set()
+        if worker is not None:
+            worker.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
     from streamclust.config import load_settings
     from streamclust.io.kafka import KafkaWorker
     from streamclust.obs.logs import setup_logging
@@ -71,12 +83,8 @@ def run(args: argparse.Namespace) -> int:
         instance_id=args.instance_id,
         idle_flush_seconds=args.idle_flush_seconds,
     )
-
-    def stop(signum: int, frame: FrameType | None) -> None:
+    if stop_requested.is_set():
         worker.stop()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
 
     server = None
     metrics_module = optional_module("streamclust.obs.metrics")

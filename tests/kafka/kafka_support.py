@@ -189,5 +189,4 @@ class WorkerProcess:
         return self.process.poll() is None
 
     def log_tail(self, lines: int = 40) -> str:
-        self.log.flush()
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -114,15 +114,32 @@ def with_backoff(
             attempt += 1
 
 
-def connect_admin(kafka: KafkaSettings, give_up_after: float | None = None) -> KafkaAdminClient:
+def connect_admin(
+    kafka: KafkaSettings, give_up_after: float | None = None, should_stop: Callable[[], bool] = lambda: False
+) -> KafkaAdminClient:
     return with_backoff(
-        lambda: KafkaAdminClient(**connection_config(kafka)), "admin client", give_up_after=give_up_after
+        lambda: KafkaAdminClient(**connection_config(kafka)),
+        "admin client",
+        give_up_after=give_up_after,
+        should_stop=should_stop,
     )
 
 
-def connect_producer(config: dict[str, Any], give_up_after: float | None = None) -> KafkaProducer:
-    return with_backoff(lambda: KafkaProducer(**config), "producer", give_up_after=give_up_after)
+def connect_producer(
+    config: dict[str, Any],
+    give_up_after: float | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> KafkaProducer:
+    return with_backoff(
+        lambda: KafkaProducer(**config), "producer", give_up_after=give_up_after, should_stop=should_stop
+    )
 
 
-def connect_consumer(config: dict[str, Any], give_up_after: float | None = None) -> KafkaConsumer:
-    return with_backoff(lambda: KafkaConsumer(**config), "consumer", give_up_after=give_up_after)
+def connect_consumer(
+    config: dict[str, Any],
+    give_up_after: float | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> KafkaConsumer:
+    return with_backoff(
+        lambda: KafkaConsumer(**config), "consumer", give_up_after=give_up_after, should_stop=should_stop
+    )

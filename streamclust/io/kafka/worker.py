@@ -116,16 +116,16 @@ class KafkaWorker:
 
     def connect(self) -> None:
         """Create missing topics, start the transactional producer, then subscribe the consumer."""
-        admin = connect_admin(self.kafka, self.connect_timeout_seconds)
+        admin = connect_admin(self.kafka, self.connect_timeout_seconds, self._stop.is_set)
         try:
             ensure_topics(admin, self.kafka)
         finally:
             admin.close()
         producer_config = transactional_producer_config(self.kafka, self.transactional_id)
-        self.producer = connect_producer(producer_config, self.connect_timeout_seconds)
+        self.producer = connect_producer(producer_config, self.connect_timeout_seconds, self._stop.is_set)
         self.producer.init_transactions()
         consumer_config = worker_consumer_config(self.kafka, self.instance_id)
-        self.consumer = connect_consumer(consumer_config, self.connect_timeout_seconds)
+        self.consumer = connect_consumer(consumer_config, self.connect_timeout_seconds, self._stop.is_set)
         self.consumer.subscribe([self.kafka.input_topic], listener=_Rebalance(self))
         log.info(
             "worker connected",
@@ -254,7 +254,7 @@ class KafkaWorker:
             log.warning("abort failed; restarting the producer", extra={"error": repr(error)})
             producer.close(timeout=5)
             config = transactional_producer_config(self.kafka, self.transactional_id)
-            self.producer = connect_producer(config, self.connect_timeout_seconds)
+            self.producer = connect_producer(config, self.connect_timeout_seconds, self._stop.is_set)
             self.producer.init_transactions()
         self._rewind(span.first_offsets)
         self._report(span, now, committed=False)

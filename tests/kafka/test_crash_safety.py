@@ -1,0 +1,54 @@
+"""SIGKILL the worker at random moments while posts flow: once it has caught up, every post has exactly one
+committed label (the open transaction dies with the process, and its offsets with it)."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import pytest
+from kafka_support import CommittedReader, Stream, WorkerProcess, post_values
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(420, func_only=True)]
+
+POSTS = 20_000
+KILLS = 6
+
+
+def test_sigkill_at_random_points_loses_and_doubles_nothing(
+    stream: Stream, workers: list[WorkerProcess]
+) -> None:
+    posts = post_values(POSTS, prefix="crash-")
+    stream.create_topics()
+    producer = threading.Thread(target=stream.produce, args=(posts,), kwargs={"rate": 400.0})
+    producer.start()  # about 50 s of input, spanning the kills below
+
+    rng = random.Random(20_000)
+    labels = CommittedReader(stream.bootstrap, stream.topic("labels"))
+    labelled_at_kill = []
+    for _ in range(KILLS):
+        worker = WorkerProcess(stream.config, "crashy")
+        workers.append(worker)
+        labels.read_for(rng.uniform(3.0, 10.0))  # the worker's random lifetime; a kill may land anywhere
+        assert worker.alive(), worker.log_tail()
+        worker.kill()
+        labelled_at_kill.append(len(labels.records))
+    producer.join(timeout=120)
+    assert not producer.is_alive()
+
+    final = WorkerProcess(stream.config, "crashy")
+    workers.append(final)
+    labels.read_until(POSTS, timeout=180)
+    labels.read_for(3.0)  # a duplicate committed late would show up here
+    assert final.terminate() == 0, final.log_tail()
+
+    counts = labels.keys()
+    wanted = {key.decode() for key, _ in posts}
+    missing = wanted - set(counts)
+    doubled = {post_id: count for post_id, count in counts.items() if count > 1}
+    assert not missing, f"{len(missing)} posts without a label, e.g. {sorted(missing)[:5]}"
+    assert not doubled, f"{len(doubled)} posts labelled more than once, e.g. {list(doubled.items())[:5]}"
+    assert set(counts) == wanted
+    # Kills landed mid-stream, after work had been committed and before the input was through.
+    assert len({count for count in labelled_at_kill if 0 < count < POSTS}) >= 2, labelled_at_kill
+    labels.close()
