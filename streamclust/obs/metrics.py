@@ -227,7 +227,7 @@ class WorkerMetrics:
         )
         self.retrain_failures = Counter(
             f"{PREFIX}_retrain_failures",
-            "Encoder retrains that failed (reported by the engine; stays 0 until it reports failures).",
+            "Encoder retrains that ended without producing a model (the previous model stays in use).",
             registry=registry,
         )
         self.retrain_in_progress = Gauge(
@@ -299,14 +299,19 @@ class WorkerMetrics:
             self.reconstruction_error.observe(stats.reconstruction_error)
         if stats.drift_detected:
             self.drift_detections.inc()
-        if stats.retrain_started:
-            self.retrains_started.inc()
-            self.retrain_in_progress.set(1)
+        # A batch can end one retrain and start the next, in that order.
         if stats.retrained:
             self.retrains.inc()
             self.retrain_in_progress.set(0)
             if stats.retrain_seconds is not None:
                 self.retrain_seconds.observe(stats.retrain_seconds)
+        elif stats.retrain_seconds is not None:
+            # The engine reports the duration of every retrain that ended; one that ended without a swap failed.
+            self.retrain_failures.inc()
+            self.retrain_in_progress.set(0)
+        if stats.retrain_started:
+            self.retrains_started.inc()
+            self.retrain_in_progress.set(1)
         if stats.label_agreement is not None:
             self.label_agreement.set(stats.label_agreement)
 

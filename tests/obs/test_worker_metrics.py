@@ -187,3 +187,27 @@ def test_the_module_examples_run(module: object) -> None:
     outcome = doctest.testmod(module)
     assert outcome.attempted > 0
     assert outcome.failed == 0
+
+
+def test_a_retrain_that_ends_without_a_swap_counts_as_a_failure(
+    metrics: WorkerMetrics, make_report: ReportFactory
+) -> None:
+    metrics.observe_batch(make_report(stats={"retrain_started": True}))
+    metrics.observe_batch(make_report(stats={"retrain_seconds": 4.0}))  # ended, nothing swapped in
+
+    assert value(metrics, "streamclust_retrain_failures_total") == 1
+    assert value(metrics, "streamclust_retrains_total") == 0
+    assert value(metrics, "streamclust_retrain_in_progress") == 0
+
+
+def test_a_batch_that_swaps_one_retrain_in_and_starts_the_next_leaves_one_in_progress(
+    metrics: WorkerMetrics, make_report: ReportFactory
+) -> None:
+    metrics.observe_batch(make_report(stats={"retrain_started": True}))
+    metrics.observe_batch(
+        make_report(stats={"retrained": True, "retrain_seconds": 2.0, "retrain_started": True})
+    )
+
+    assert value(metrics, "streamclust_retrains_total") == 1
+    assert value(metrics, "streamclust_retrains_started_total") == 2
+    assert value(metrics, "streamclust_retrain_in_progress") == 1
