@@ -29,7 +29,7 @@ REFERENCES = {
 }
 HEADER = (
     "| dataset | order | features | method | NMI | NMI after events | ARI | homog. | compl. | purity "
-    "| clusters | outliers | posts/s | classes detected | median delay | spurious |"
+    "| clusters | outliers | posts/s | classes detected | median delay | spurious | after warm-up: detected, delay |"
 )
 
 
@@ -70,8 +70,17 @@ def method_row(report: dict[str, Any], result: dict[str, Any]) -> str:
         f"{emergence['detected_share']:.0%}" if emergence else "",
         figure(emergence["median_delay"], 0) if emergence else "",
         f"{emergence['spurious_share']:.0%}" if emergence else "",
+        late_detection(emergence) if emergence else "",
     ]
     return "| " + " | ".join(cells) + " |"
+
+
+def late_detection(emergence: dict[str, Any]) -> str:
+    """Classes first seen after warm-up: how many were detected, and their median delay."""
+    if "late_classes" not in emergence:
+        return ""
+    detected = round(emergence["late_detected_share"] * emergence["late_classes"])
+    return f"{detected}/{emergence['late_classes']}, {figure(emergence['late_median_delay'], 0)}"
 
 
 def table(args: argparse.Namespace) -> None:
@@ -87,7 +96,7 @@ def table(args: argparse.Namespace) -> None:
             print(method_row(report, result))
     for dataset in dict.fromkeys(report["dataset"] for report in reports):
         for name, nmi in REFERENCES.get(dataset, {}).items():
-            print(f"| {dataset} | offline | | {name} (REFERENCE.md) | {nmi:.3f} |" + " |" * 11)
+            print(f"| {dataset} | offline | | {name} (REFERENCE.md) | {nmi:.3f} |" + " |" * 12)
 
 
 def main() -> None:

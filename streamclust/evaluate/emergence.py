@@ -8,6 +8,9 @@ labelled with that cluster over the whole stream (after events) stand in.
   posts the engine had been given by then (counted at the end of the batch that returned the event).
 - A created cluster matching no class is *spurious*. A cluster matching a class that an earlier cluster
   already matched is a *duplicate*: not spurious, but reported.
+
+The same figures are also given for the classes whose first post came after the engine's warm-up, the ones it
+had to discover as new topics (classes seen during warm-up are found when the first model is built).
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ class Emergence:
     spurious_share: float  # of created clusters; 0 when none was created
     duplicate_share: float
     delays: dict[int, int] = field(default_factory=dict)  # class -> posts of it seen before detection
+    late_classes: int = 0  # classes whose first post came after warm-up
+    late_detected_share: float = 0.0
+    late_median_delay: float | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -49,6 +55,9 @@ class Emergence:
             "mean_delay": self.mean_delay,
             "spurious_share": self.spurious_share,
             "duplicate_share": self.duplicate_share,
+            "late_classes": self.late_classes,
+            "late_detected_share": self.late_detected_share,
+            "late_median_delay": self.late_median_delay,
             "delays": {str(label): delay for label, delay in self.delays.items()},
         }
 
@@ -63,9 +72,13 @@ def matched_class(true: np.ndarray, member_rows: np.ndarray) -> int | None:
 
 
 def measure_emergence(
-    true: np.ndarray, created: Sequence[CreatedCluster], final_labels: np.ndarray | None = None
+    true: np.ndarray,
+    created: Sequence[CreatedCluster],
+    final_labels: np.ndarray | None = None,
+    warmup_posts: int = 0,
 ) -> Emergence:
-    """Detection delays and spurious clusters for a stream whose true classes are ``true`` (stream order)."""
+    """Detection delays and spurious clusters for a stream whose true classes are ``true`` (stream order);
+    classes first seen at or after position ``warmup_posts`` are also reported on their own."""
     delays: dict[int, int] = {}
     spurious = duplicates = 0
     for cluster in sorted(created, key=lambda cluster: cluster.posts_fed):
@@ -79,7 +92,10 @@ def measure_emergence(
             duplicates += 1
         else:
             delays[label] = int(np.count_nonzero(true[: cluster.posts_fed] == label))
-    n_classes = len(np.unique(true))
+    classes, first_seen = np.unique(true, return_index=True)
+    late = classes[first_seen >= warmup_posts].tolist()
+    late_delays = np.array([delays[label] for label in late if label in delays], dtype=np.float64)
+    n_classes = len(classes)
     n_created = len(created)
     values = np.array(list(delays.values()), dtype=np.float64)
     return Emergence(
@@ -91,4 +107,7 @@ def measure_emergence(
         spurious_share=spurious / n_created if n_created else 0.0,
         duplicate_share=duplicates / n_created if n_created else 0.0,
         delays=dict(sorted(delays.items())),
+        late_classes=len(late),
+        late_detected_share=len(late_delays) / len(late) if late else 0.0,
+        late_median_delay=float(np.median(late_delays)) if len(late_delays) else None,
     )

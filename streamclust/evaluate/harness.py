@@ -201,7 +201,9 @@ def evaluate(
         online=score_labels(stream.labels, run.labels),
         seconds=run.seconds,
         after_events=score_labels(stream.labels, after_events),
-        emergence=measure_emergence(stream.labels, run.created, after_events),
+        emergence=measure_emergence(
+            stream.labels, run.created, after_events, warmup_posts=settings.encoder.warmup_posts
+        ),
         params={"events": {kind.value: sum(e.kind == kind for e in run.events) for kind in EventKind}},
     )
     featurize_seconds = 0.0

@@ -67,6 +67,8 @@ def emergence_table(result: MethodResult) -> Table | None:
         "clusters created",
         "spurious",
         "duplicate",
+        "after warm-up: detected",
+        "median delay",
     ):
         table.add_column(column, justify="right")
     table.add_row(
@@ -76,6 +78,8 @@ def emergence_table(result: MethodResult) -> Table | None:
         str(emergence.n_created),
         f"{emergence.spurious_share:.1%}",
         f"{emergence.duplicate_share:.1%}",
+        f"{emergence.late_detected_share:.1%} of {emergence.late_classes}",
+        "-" if emergence.late_median_delay is None else f"{emergence.late_median_delay:.0f} posts",
     )
     return table
 

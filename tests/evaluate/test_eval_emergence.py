@@ -68,3 +68,17 @@ def test_matched_class_needs_at_least_half_of_the_members() -> None:
     assert matched_class(STREAM, np.array([3, 5, 0])) == 1
     assert matched_class(STREAM, np.array([3, 0, 7])) is None
     assert matched_class(STREAM, np.array([], dtype=np.int64)) is None
+
+
+def test_classes_first_seen_after_warm_up_are_also_reported_on_their_own() -> None:
+    clusters = [
+        created(10, posts_fed=4, members=[0, 1, 2]),  # class 0, first seen at position 0
+        created(12, posts_fed=16, members=[12, 13, 15]),  # class 2, first seen at position 7: delay 6
+    ]
+
+    emergence = measure_emergence(STREAM, clusters, warmup_posts=5)
+
+    assert emergence.late_classes == 1  # class 0 starts at 0 and class 1 at 3, both within warm-up
+    assert emergence.late_detected_share == 1.0
+    assert emergence.late_median_delay == 6.0
+    assert emergence.detected_share == pytest.approx(2 / 3)
