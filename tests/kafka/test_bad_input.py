@@ -1,0 +1,76 @@
+"""Bad records go to the dead-letter topic, with their bytes, a reason and where they came from; the good posts
+around them are all labelled."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+from kafka_support import CommittedReader, Stream, post_values
+
+from streamclust.config import load_settings
+from streamclust.engine import Engine
+from streamclust.io.kafka import KafkaWorker
+from streamclust.io.kafka.records import original_bytes
+
+pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(180, func_only=True)]
+
+BAD_RECORDS: list[tuple[bytes, str]] = [
+    (b"this is not json", "not_json"),
+    (b"", "not_json"),
+    (b'{"id": "u1", "text": "caf\xe9"}', "not_utf8"),
+    (b"[1, 2, 3]", "not_an_object"),
+    (b'{"text": "a post without an id"}', "missing_id"),
+    (b'{"id": "m1"}', "missing_text"),
+    (b'{"id": "e1", "text": "   "}', "empty_text"),
+    (json.dumps({"id": "t1", "text": "card " * 200}).encode(), "text_too_large"),
+    (b'{"id": "w1", "text": 42}', "wrong_type"),
+    (b'{"id": ["w2"], "text": "my card is lost"}', "wrong_type"),
+]
+
+
+def test_bad_records_are_dead_lettered_and_good_ones_labelled(stream: Stream) -> None:
+    stream = Stream(stream.bootstrap, stream.workdir, partitions=1)  # one partition: offsets are positions
+    good = post_values(400, prefix="good-")
+    records: list[tuple[bytes | None, bytes]] = []
+    expected: dict[int, tuple[bytes, str]] = {}  # input offset -> (bytes, reason)
+    for number, (key, value) in enumerate(good):
+        records.append((key, value))
+        if number % 40 == 39:  # a bad record after every 40 good ones
+            raw, reason = BAD_RECORDS[number // 40]
+            expected[len(records)] = (raw, reason)
+            records.append((None, raw))
+    stream.create_topics()
+    stream.produce(records)
+
+    settings = load_settings(stream.config)
+    assert settings.input.max_text_chars == 500
+    worker = KafkaWorker(settings, Engine.from_settings(settings), instance_id="solo")
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while worker.committed_posts < len(good) and time.monotonic() < deadline and thread.is_alive():
+        time.sleep(0.1)
+    worker.stop()
+    thread.join(timeout=30)
+    assert not thread.is_alive()
+
+    labels = CommittedReader(stream.bootstrap, stream.topic("labels"))
+    labels.read_until(len(good), timeout=10)
+    labels.read_for(1.0)
+    assert sorted(labels.keys().items()) == sorted((key.decode(), 1) for key, _ in good)
+
+    dead = CommittedReader(stream.bootstrap, stream.topic("deadletter"))
+    dead.read_until(len(expected), timeout=10)
+    dead.read_for(1.0)
+    letters = [json.loads(record.value) for record in dead.records]
+    assert len(letters) == len(BAD_RECORDS)
+    for letter in letters:
+        raw, reason = expected[letter["offset"]]
+        assert (letter["reason"], original_bytes(letter)) == (reason, raw)
+        assert (letter["topic"], letter["partition"]) == (stream.topic("input"), 0)
+        assert letter["detail"]
+    labels.close()
+    dead.close()
