@@ -39,8 +39,9 @@ def test_the_rules_file_is_valid() -> None:
     assert f"SUCCESS: {len(alert_rules())} rules found" in outcome.stdout
 
 
-def test_the_prometheus_config_is_valid_and_loads_the_rules() -> None:
-    outcome = promtool("check", "config", "prometheus.yml")
+@pytest.mark.parametrize("config", ["prometheus.yml", "prometheus.compose.yml"])
+def test_the_prometheus_config_is_valid_and_loads_the_rules(config: str) -> None:
+    outcome = promtool("check", "config", config)
     assert outcome.returncode == 0, outcome.stdout + outcome.stderr
     assert "1 rule files found" in outcome.stdout
 
