@@ -119,6 +119,11 @@ class NoveltySettings(Section):
 
     outlier_ttl_posts: int = Field(default=30_000, ge=1)
     search_every_posts: int = Field(default=100, ge=1)
+    candidate_k: float | None = Field(
+        default=1.0,
+        gt=0,
+        description="members below mean - candidate_k*std of their cluster also enter the buffer (None: only outliers)",
+    )
 
 
 class LifecycleSettings(Section):

@@ -53,6 +53,17 @@ ENDED_CLUSTERS_KEPT = 1_000
 
 
 @dataclass
+class RetrainOutcome:
+    """What happened to retraining during one batch."""
+
+    retrain_started: bool = False
+    retrained: bool = False
+    retrain_seconds: float | None = None
+    retrain_error: str | None = None
+    label_agreement: float | None = None
+
+
+@dataclass
 class Births:
     """Clusters born in one novelty pass: their events, and the new cluster of each post that joined one."""
 
@@ -206,7 +217,7 @@ class Engine:
             model_version=self.model_version,
             processed_at=now,
         )
-        stats = self.stats(now, posts_in=posts_in, labels=labels, retrained=True)
+        stats = self.stats(now, posts_in=posts_in, labels=labels, warmed_up=True)
         return BatchResult(labels=labels, events=births.events, stats=stats)
 
     def training_plan(self, version: int) -> TrainingPlan:
@@ -242,12 +253,12 @@ class Engine:
         self.table.last_seen_at[rows[accepted]] = now
         self.count_keywords(features, cluster_ids)
 
-        outliers = np.flatnonzero(~accepted)
+        candidates = np.flatnonzero(self.novelty_candidates(accepted, rows, similarities))
         self.buffer.add(
-            latents[outliers],
-            [posts[i].id for i in outliers.tolist()],
-            self.position + outliers,
-            features.terms.take(outliers),
+            latents[candidates],
+            [posts[i].id for i in candidates.tolist()],
+            self.position + candidates,
+            features.terms.take(candidates),
         )
         self.position += n
         decay_counts(self.table, n, self.cluster_settings.count_half_life_posts)
@@ -259,7 +270,7 @@ class Engine:
             self.buffer.expire(self.position, self.novelty_settings.outlier_ttl_posts)
             births = self.find_new_clusters(now)
             events.extend(births.events)
-            for i in outliers.tolist():
+            for i in candidates.tolist():
                 if posts[i].id in births.cluster_of:
                     cluster_ids[i], similarities[i] = births.cluster_of[posts[i].id]
                     accepted[i] = True
@@ -284,9 +295,27 @@ class Engine:
             reconstruction_error=error,
             drift_detected=drift,
             centroid_shift=shift,
-            **retrain,
+            retrain=retrain,
         )
         return BatchResult(labels=labels, events=events, stats=stats)
+
+    def novelty_candidates(
+        self, accepted: np.ndarray, rows: np.ndarray, similarities: np.ndarray
+    ) -> np.ndarray:
+        """Posts that enter the outlier buffer: every outlier, and members on the fringe of their cluster.
+
+        A member below ``mean - candidate_k * std`` keeps its label but may still seed a new topic that its
+        cluster's radius has been swallowing; labelling stays permissive while novelty stays sensitive.
+        """
+        candidate = ~accepted
+        candidate_k = self.novelty_settings.candidate_k
+        if candidate_k is not None and len(self.table):
+            settings = self.cluster_settings
+            fringe = acceptance_thresholds(
+                self.table, candidate_k, settings.radius_floor, settings.radius_ceiling
+            )
+            candidate |= accepted & (similarities < fringe[np.maximum(rows, 0)])
+        return candidate
 
     def neighbor_similarity(self, latents: np.ndarray) -> float:
         """The configured neighbour similarity, or the k-distance estimate on ``latents`` for 'auto'."""
@@ -426,19 +455,21 @@ class Engine:
 
     # -- retraining -------------------------------------------------------------------------------------------
 
-    def advance_retraining(self, now: float, drift: bool) -> dict[str, object]:
+    def advance_retraining(self, now: float, drift: bool) -> RetrainOutcome:
         """Swap in a finished retrain when its swap point is reached; start a new one when due."""
         assert self.encoder is not None
-        outcome: dict[str, object] = {}
+        outcome = RetrainOutcome()
         if self.job is not None and self.schedule.swap_due(self.job, self.position):
             job, self.job = self.job, None
             job.wait()
-            outcome["retrain_seconds"] = job.seconds
+            outcome.retrain_seconds = job.seconds
+            if job.error is not None:
+                outcome.retrain_error = f"{type(job.error).__name__}: {job.error}"
             if job.model is not None:
-                outcome["label_agreement"] = self.swap_encoder(
+                outcome.label_agreement = self.swap_encoder(
                     Encoder.fitted(job.model, self.encoder.version + 1, self.reservoir.contents())
                 )
-                outcome["retrained"] = True
+                outcome.retrained = True
         if self.job is None:
             reason = self.schedule.due(self.position, now, drift)
             if reason is not None and len(self.reservoir) >= self.encoder_settings.batch_size:
@@ -452,7 +483,7 @@ class Engine:
                     self.encoder.model,
                 )
                 self.drift.reset()
-                outcome["retrain_started"] = True
+                outcome.retrain_started = True
         return outcome
 
     def swap_encoder(self, new: Encoder) -> float:
@@ -531,11 +562,10 @@ class Engine:
         reconstruction_error: float | None = None,
         drift_detected: bool = False,
         centroid_shift: float = 0.0,
-        retrained: object = False,
-        retrain_started: object = False,
-        retrain_seconds: object = None,
-        label_agreement: object = None,
+        retrain: RetrainOutcome | None = None,
+        warmed_up: bool = False,
     ) -> BatchStats:
+        retrain = retrain or RetrainOutcome(retrained=warmed_up)
         return BatchStats(
             posts_in=posts_in,
             labelled=0 if labels is None else len(labels),
@@ -543,10 +573,11 @@ class Engine:
             outliers=0 if labels is None else int(labels.is_outlier.sum()),
             reconstruction_error=reconstruction_error,
             drift_detected=drift_detected,
-            retrain_started=bool(retrain_started),
-            retrained=bool(retrained),
-            retrain_seconds=None if retrain_seconds is None else float(retrain_seconds),  # type: ignore[arg-type]
-            label_agreement=None if label_agreement is None else float(label_agreement),  # type: ignore[arg-type]
+            retrain_started=retrain.retrain_started,
+            retrained=retrain.retrained,
+            retrain_seconds=retrain.retrain_seconds,
+            retrain_error=retrain.retrain_error,
+            label_agreement=retrain.label_agreement,
             centroid_shift=centroid_shift,
             active_clusters=len(self.table),
             model_version=self.model_version,

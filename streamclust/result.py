@@ -67,6 +67,7 @@ class BatchStats:
     retrain_started: bool = False
     retrained: bool = False  # a new encoder was swapped in during this batch
     retrain_seconds: float | None = None
+    retrain_error: str | None = None  # why a retrain that ended produced no model (the old one stays)
     label_agreement: float | None = None  # share of reservoir posts whose label survived the swap
     centroid_shift: float = 0.0  # mean (1 - cosine) movement of the centroids updated in this batch
     active_clusters: int = 0
