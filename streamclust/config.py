@@ -32,7 +32,11 @@ class InputSettings(Section):
 
 
 class FeaturizeSettings(Section):
-    """Text to vectors: the autoencoder's input."""
+    """Text to vectors: the autoencoder's input.
+
+    The built-in default is ``hashing`` because it needs no model; every preset in ``configs/`` chooses
+    ``static``, which clusters better (docs/quality.md).
+    """
 
     kind: Literal["hashing", "static", "hybrid"] = "hashing"
     n_features: int = Field(default=2**15, ge=256, le=2**22, description="hashed feature buckets")
@@ -54,14 +58,14 @@ class EncoderSettings(Section):
 
     latent_dim: int = Field(default=64, ge=2, le=1024)
     hidden_dim: int = Field(default=256, ge=4, le=4096)
-    warmup_posts: int = Field(default=1000, ge=10)
+    warmup_posts: int = Field(default=2000, ge=10)
     reservoir_size: int = Field(default=10_000, ge=100)
     recency_bias: float = Field(
-        default=0.5, ge=0.0, le=1.0, description="0 = uniform reservoir, 1 = newest only"
+        default=0.2, ge=0.0, le=1.0, description="0 = uniform reservoir, 1 = newest only"
     )
-    epochs: int = Field(default=8, ge=1, le=1000)
+    epochs: int = Field(default=20, ge=1, le=1000)
     batch_size: int = Field(default=256, ge=8)
-    learning_rate: float = Field(default=2e-3, gt=0)
+    learning_rate: float = Field(default=3e-3, gt=0)
     retrain_every_posts: int = Field(default=50_000, ge=0, description="0 turns periodic retraining off")
     retrain_every_seconds: float = Field(default=0.0, ge=0, description="0 turns timed retraining off")
     swap_after_posts: int = Field(
@@ -69,7 +73,6 @@ class EncoderSettings(Section):
     )
     drift_detector: Literal["adwin", "page_hinkley", "off"] = "adwin"
     drift_delta: float = Field(default=0.002, gt=0, lt=1)
-    samples_per_cluster: int = Field(default=32, ge=1, description="feature-space samples kept to carry ids")
     background: bool = Field(default=True, description="train in a background thread")
 
 
@@ -82,11 +85,11 @@ class ClusterSettings(Section):
         default=2_000, ge=1, description="sets the floor of a centroid's learning rate"
     )
     count_half_life_posts: int = Field(default=200_000, ge=1, description="cluster counts halve this often")
-    radius_k: float = Field(default=2.5, gt=0, description="outlier if similarity < mean - k*std of members")
-    radius_floor: float = Field(default=0.3, ge=-1, le=1, description="never accept below this similarity")
+    radius_k: float = Field(default=3.0, gt=0, description="outlier if similarity < mean - k*std of members")
+    radius_floor: float = Field(default=0.35, ge=-1, le=1, description="never accept below this similarity")
     radius_ceiling: float = Field(default=0.85, ge=-1, le=1, description="always accept above this")
     newborn_std: float = Field(
-        default=0.04, ge=0, le=1, description="a new cluster's similarity spread is taken as at least this"
+        default=0.08, ge=0, le=1, description="a new cluster's similarity spread is taken as at least this"
     )
 
 
@@ -94,8 +97,8 @@ class NoveltySettings(Section):
     """Outlier buffer and the density search that turns dense groups of outliers into new clusters."""
 
     buffer_size: int = Field(default=3_000, ge=10)
-    min_cluster_size: int = Field(default=8, ge=2)
-    min_neighbors: int = Field(default=4, ge=1, description="neighbours that make a core point")
+    min_cluster_size: int = Field(default=5, ge=2)
+    min_neighbors: int = Field(default=3, ge=1, description="neighbours that make a core point")
     neighbor_similarity: float | Literal["auto"] = Field(
         default="auto",
         description="similarity that makes two buffered posts neighbours; 'auto' takes a quantile of the "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core_streams import majority, make_stream, run_stream, small_engine, topic_of
 
+from streamclust.config import NoveltySettings
 from streamclust.schema import EventKind
 
 KNOWN = ["cards", "travel", "baking", "python"]
@@ -24,7 +25,7 @@ def test_a_new_topic_is_born_as_a_cluster_of_its_own_posts() -> None:
     assert len(created) == 1, [event.member_post_ids[:5] for event in created]
     birth = created[0]
     assert birth.cluster_id not in known_ids
-    assert len(birth.member_post_ids) >= 8  # NoveltySettings.min_cluster_size
+    assert len(birth.member_post_ids) >= NoveltySettings().min_cluster_size
     members_from_garden = [topic_of(post_id) for post_id in birth.member_post_ids].count("garden")
     assert members_from_garden / len(birth.member_post_ids) >= 0.9
     assert {"soil", "compost", "seeds", "watering", "weeds"} & set(birth.keywords)
