@@ -19,7 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--instance-id",
-        help="unique name of this worker (suffixes kafka.transactional_id, static group membership); "
+        help="unique name of this worker (suffixes kafka.transactional_id); "
         "give each worker of a group its own",
     )
     parser.add_argument(

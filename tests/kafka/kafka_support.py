@@ -164,6 +164,7 @@ class WorkerProcess:
     def __init__(self, config: Path, instance_id: str, *extra: str) -> None:
         self.log_path = config.with_name(f"{config.stem}-{instance_id}.log")
         self.log = self.log_path.open("ab")
+        self.log_start = self.log.tell()  # restarts with the same id append to the same log
         command = [sys.executable, "-m", "streamclust", "run", "--config", str(config)]
         command += ["--instance-id", instance_id, *extra]
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, cwd=REPO)
@@ -187,6 +188,17 @@ class WorkerProcess:
 
     def alive(self) -> bool:
         return self.process.poll() is None
+
+    def wait_for_log(self, text: str, timeout: float) -> bool:
+        """Poll this process's part of the log until ``text`` appears (or the process exits)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.alive():
+            with self.log_path.open("rb") as log:
+                log.seek(self.log_start)
+                if text.encode() in log.read():
+                    return True
+            time.sleep(0.1)
+        return False
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

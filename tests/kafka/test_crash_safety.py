@@ -29,7 +29,10 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(
     for _ in range(KILLS):
         worker = WorkerProcess(stream.config, "crashy")
         workers.append(worker)
-        labels.read_for(rng.uniform(3.0, 10.0))  # the worker's random lifetime; a kill may land anywhere
+        assert worker.wait_for_log("partitions assigned", timeout=60), worker.log_tail()
+        labels.read_for(
+            rng.uniform(0.5, 8.0)
+        )  # a random lifetime: the kill lands in warm-up, a batch or a commit
         assert worker.alive(), worker.log_tail()
         worker.kill()
         labelled_at_kill.append(len(labels.records))

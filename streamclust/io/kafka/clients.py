@@ -37,12 +37,10 @@ def connection_config(kafka: KafkaSettings) -> dict[str, Any]:
     return config
 
 
-def worker_consumer_config(kafka: KafkaSettings, instance_id: str | None = None) -> dict[str, Any]:
-    """The worker's consumer: no auto-commit (offsets go into the producer's transaction), batch-sized polls.
-
-    ``instance_id`` turns on static membership: a restarted worker with the same id takes its partitions
-    back at once instead of waiting for the old member's session to time out.
-    """
+def worker_consumer_config(kafka: KafkaSettings) -> dict[str, Any]:
+    """The worker's consumer: no auto-commit (offsets go into the producer's transaction), batch-sized polls,
+    cooperative rebalancing, and a 6 s session (the brokers' usual minimum) so a crashed worker's partitions
+    move on soon."""
     config = connection_config(kafka) | {
         "group_id": kafka.group_id,
         "enable_auto_commit": False,
@@ -50,12 +48,10 @@ def worker_consumer_config(kafka: KafkaSettings, instance_id: str | None = None)
         "isolation_level": "read_committed",
         "max_poll_records": kafka.batch_size,
         "fetch_max_wait_ms": kafka.max_wait_ms,
-        "session_timeout_ms": 10_000,
-        "heartbeat_interval_ms": 2_000,
+        "session_timeout_ms": 6_000,
+        "heartbeat_interval_ms": 1_500,
         "partition_assignment_strategy": [CooperativeStickyAssignor()],
     }
-    if instance_id is not None:
-        config["group_instance_id"] = instance_id
     return config
 
 

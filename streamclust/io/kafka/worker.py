@@ -55,7 +55,7 @@ class KafkaWorker:
 
     ``engine_factory`` builds a fresh engine when held (warm-up) state has to be dropped after a rebalance;
     without it the worker flushes the old engine and discards what it returns. ``instance_id`` must be unique
-    per running worker: it suffixes the transactional id and is the consumer's static group member id.
+    per running worker: it suffixes the transactional id.
     """
 
     def __init__(
@@ -95,6 +95,8 @@ class KafkaWorker:
         self._last_record_at = time.monotonic()
         self._last_full_catalog_at = time.monotonic()
         self._catalog: list[CatalogEntry] = []
+        self._touched: set[int] = set()  # clusters changed since the catalog was last sent
+        self._last_catalog_at = 0.0
         self._pending_posts = 0
 
     # -- WorkerStatus ---------------------------------------------------------------------------------------
@@ -124,7 +126,7 @@ class KafkaWorker:
         producer_config = transactional_producer_config(self.kafka, self.transactional_id)
         self.producer = connect_producer(producer_config, self.connect_timeout_seconds, self._stop.is_set)
         self.producer.init_transactions()
-        consumer_config = worker_consumer_config(self.kafka, self.instance_id)
+        consumer_config = worker_consumer_config(self.kafka)
         self.consumer = connect_consumer(consumer_config, self.connect_timeout_seconds, self._stop.is_set)
         self.consumer.subscribe([self.kafka.input_topic], listener=_Rebalance(self))
         log.info(
@@ -146,6 +148,12 @@ class KafkaWorker:
             self.close()
 
     def close(self) -> None:
+        if self._touched and not self.span and self.producer is not None:
+            self._last_catalog_at = 0.0  # send what changed since the last catalog update
+            try:
+                self._send_catalog()
+            except KafkaError as error:
+                log.warning("last catalog update not sent", extra={"error": repr(error)})
         if self.span:
             log.info("stopping with held posts; they will be read again", extra={"held": self.span.consumed})
         if self.consumer is not None:
@@ -172,6 +180,8 @@ class KafkaWorker:
         elif self._pending_posts and time.monotonic() - self._last_record_at > self.idle_flush_seconds:
             log.info("input idle; labelling held posts", extra={"held": self._pending_posts})
             self.span.add_result(self.engine.flush(now))
+        elif self._touched and not self.span:
+            self._send_catalog()
         self._pending_posts = len(self.engine.pending_post_ids)
         if self.span and self._pending_posts == 0:
             self._commit_span(now)
@@ -244,6 +254,25 @@ class KafkaWorker:
         self._report(span, now, committed=True)
         self.span = OpenSpan()
 
+    def _send_catalog(self) -> None:
+        """A transaction with only catalog entries: clusters changed by the last batches before a pause."""
+        entries = self._catalog_updates(OpenSpan())
+        if not entries:
+            return
+        producer = self._require(self.producer)
+        try:
+            producer.begin_transaction()
+            for entry in entries:
+                key, value = catalog_record(entry)
+                producer.send(self.kafka.catalog_topic, key=key, value=value)
+            producer.commit_transaction()
+        except FATAL_ERRORS:
+            raise
+        except KafkaError as error:
+            log.warning("catalog update failed; it will be sent again", extra={"error": repr(error)})
+            self._touched |= {entry.cluster_id for entry in entries}
+            producer.abort_transaction()
+
     def _abort(self, span: OpenSpan, now: float) -> None:
         producer = self._require(self.producer)
         try:
@@ -305,14 +334,18 @@ class KafkaWorker:
     # -- reporting ------------------------------------------------------------------------------------------
 
     def _catalog_updates(self, span: OpenSpan) -> list[CatalogEntry]:
-        """Entries of the clusters this span's events touched, and every entry once a minute."""
-        touched = span.touched_cluster_ids()
-        full = time.monotonic() - self._last_full_catalog_at > self.catalog_every_seconds
-        if not touched and not full:
+        """Entries of the clusters touched by events (at most once a second, computing the catalog is not
+        free), and every entry once per ``catalog_every_seconds``."""
+        self._touched |= span.touched_cluster_ids()
+        now = time.monotonic()
+        full = now - self._last_full_catalog_at > self.catalog_every_seconds
+        if not full and (not self._touched or now - self._last_catalog_at < 1.0):
             return []
         self._catalog = self.engine.catalog()
+        self._last_catalog_at = now
+        touched, self._touched = self._touched, set()
         if full:
-            self._last_full_catalog_at = time.monotonic()
+            self._last_full_catalog_at = now
             return self._catalog
         return [entry for entry in self._catalog if entry.cluster_id in touched]
 
