@@ -50,6 +50,9 @@ def worker_consumer_config(kafka: KafkaSettings) -> dict[str, Any]:
         "fetch_max_wait_ms": kafka.max_wait_ms,
         "session_timeout_ms": 6_000,
         "heartbeat_interval_ms": 1_500,
+        # Also the rebalance timeout: how long a rebalance waits for members that do not rejoin. A batch
+        # (the warm-up's training included) must finish within it.
+        "max_poll_interval_ms": 60_000,
         "partition_assignment_strategy": [CooperativeStickyAssignor()],
     }
     return config
