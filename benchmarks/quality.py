@@ -43,6 +43,8 @@ def run(args: argparse.Namespace) -> None:
             command += ["--data-dir", str(args.data_dir), "--json", str(report)]
             if args.config is not None:
                 command += ["--config", str(args.config)]
+            if args.baselines is not None:
+                command += ["--baselines", args.baselines]
             print("$", " ".join(command), file=sys.stderr, flush=True)
             subprocess.run(command, check=True)
 
@@ -109,6 +111,7 @@ def main() -> None:
     runner.add_argument("--datasets", default=",".join(DATASETS))
     runner.add_argument("--orders", default=",".join(ORDERS))
     runner.add_argument("--seed", type=int, default=0)
+    runner.add_argument("--baselines", default=None, help="passed on to streamclust eval (default: all)")
     runner.set_defaults(action=run)
     tabler = commands.add_parser("table", help="print the Markdown table of JSON reports")
     tabler.add_argument("reports", nargs="+", type=Path)
