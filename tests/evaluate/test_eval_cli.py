@@ -22,6 +22,7 @@ encoder:
   epochs: 2
   background: false
 featurize:
+  kind: hashing
   n_features: 4096
 """
 
