@@ -25,11 +25,16 @@ def acceptance_thresholds(table: ClusterTable, radius_k: float, floor: float, ce
 
 
 def group_means(values: np.ndarray, groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per-group sums of ``values`` rows and group sizes (the FAISS ``assign_to`` then ``np.add.at`` pattern)."""
+    """Per-group sums of ``values`` rows and group sizes (the FAISS ``assign_to`` pattern: one sparse
+    one-hot product instead of a Python loop)."""
+    from scipy.sparse import csr_matrix
+
     sizes = np.bincount(groups, minlength=n_groups).astype(np.float64)
-    sums = np.zeros((n_groups, *values.shape[1:]), dtype=np.float64)
-    np.add.at(sums, groups, values)
-    return sums, sizes
+    one_hot = csr_matrix(
+        (np.ones(len(groups)), (groups, np.arange(len(groups)))), shape=(n_groups, len(groups))
+    )
+    sums = np.asarray(one_hot @ values.astype(np.float64).reshape(len(groups), -1))
+    return sums.reshape((n_groups, *values.shape[1:])), sizes
 
 
 def update_centroids(

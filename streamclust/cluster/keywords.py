@@ -141,7 +141,7 @@ class ClusterKeywords:
             return
         keys, inverse = np.unique(cluster_ids * self.n_columns + columns, return_inverse=True)
         sums = np.bincount(inverse, weights=counts)
-        np.add.at(self.term_totals, columns, counts)
+        self.term_totals += np.bincount(columns, weights=counts, minlength=self.n_columns)
         touched: set[int] = set()
         for key, value in zip(keys.tolist(), sums.tolist(), strict=True):
             cluster_id, column = divmod(key, self.n_columns)

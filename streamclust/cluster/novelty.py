@@ -53,10 +53,10 @@ class OutlierBuffer:
                 keep = slice(len(latents) - self.capacity, None)
                 latents, post_ids, positions = latents[keep], post_ids[keep], positions[keep]
                 terms = terms.take(np.arange(terms.n_rows)[keep])
-        close_to_old = (latents @ self.latents.T) >= self.neighbor_similarity
-        close_to_new = (latents @ latents.T) >= self.neighbor_similarity
-        self.neighbors += close_to_old.sum(axis=0)
-        new_neighbors = close_to_old.sum(axis=1) + close_to_new.sum(axis=1) - 1
+        old_count = len(self)
+        close = (latents @ np.vstack([self.latents, latents]).T) >= self.neighbor_similarity
+        self.neighbors += np.count_nonzero(close[:, :old_count], axis=0)
+        new_neighbors = np.count_nonzero(close, axis=1) - 1
         columns, counts = padded_terms(terms)
         self.latents = np.vstack([self.latents, latents])
         self.post_ids.extend(post_ids)
@@ -71,7 +71,7 @@ class OutlierBuffer:
         keep = np.ones(len(self), dtype=bool)
         keep[rows] = False
         lost = (self.latents[rows] @ self.latents[keep].T) >= self.neighbor_similarity
-        self.neighbors = self.neighbors[keep] - lost.sum(axis=0)
+        self.neighbors = self.neighbors[keep] - np.count_nonzero(lost, axis=0)
         self.latents = self.latents[keep]
         self.post_ids = [post_id for post_id, kept in zip(self.post_ids, keep, strict=True) if kept]
         self.positions = self.positions[keep]
