@@ -1,4 +1,4 @@
-"""Helpers for the Kafka tests: unique topics per test, a small engine config, worker processes, and a
+"""Shared pieces of the Kafka tests: unique topics per test, a small engine config, worker processes, and a
 ``read_committed`` reader that counts labels."""
 
 from __future__ import annotations
