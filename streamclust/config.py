@@ -64,12 +64,22 @@ class EncoderSettings(Section):
         default=0.2, ge=0.0, le=1.0, description="0 = uniform reservoir, 1 = newest only"
     )
     epochs: int = Field(default=20, ge=1, le=1000)
+    retrain_epochs: int = Field(
+        default=4, ge=1, le=1000, description="epochs of a retrain (it continues from the current weights)"
+    )
     batch_size: int = Field(default=256, ge=8)
     learning_rate: float = Field(default=3e-3, gt=0)
     retrain_every_posts: int = Field(default=50_000, ge=0, description="0 turns periodic retraining off")
     retrain_every_seconds: float = Field(default=0.0, ge=0, description="0 turns timed retraining off")
     swap_after_posts: int = Field(
-        default=2_000, ge=0, description="a retrain started now is swapped in this many posts later"
+        default=2_000,
+        ge=0,
+        description="a retrain is swapped in no sooner than this many posts after it started",
+    )
+    swap: Literal["when_ready", "at_position"] = Field(
+        default="when_ready",
+        description="'when_ready': at the first batch after training finished (never stalls the stream); "
+        "'at_position': exactly swap_after_posts posts later, waiting for training if needed (reproducible runs)",
     )
     drift_detector: Literal["adwin", "page_hinkley", "off"] = "adwin"
     drift_delta: float = Field(default=0.002, gt=0, lt=1)

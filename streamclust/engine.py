@@ -119,6 +119,7 @@ class Engine:
             every_posts=encoder.retrain_every_posts,
             every_seconds=encoder.retrain_every_seconds,
             swap_after_posts=encoder.swap_after_posts,
+            swap=encoder.swap,
             background=encoder.background,
         )
         self.job: RetrainJob | None = None
@@ -221,9 +222,10 @@ class Engine:
         return BatchResult(labels=labels, events=births.events, stats=stats)
 
     def training_plan(self, version: int) -> TrainingPlan:
+        """The first model trains ``epochs``; a retrain continues from the current weights for ``retrain_epochs``."""
         settings = self.encoder_settings
         return TrainingPlan(
-            epochs=settings.epochs,
+            epochs=settings.epochs if version == 1 else settings.retrain_epochs,
             batch_size=settings.batch_size,
             learning_rate=settings.learning_rate,
             seed=self.seed + version,

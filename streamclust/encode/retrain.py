@@ -2,9 +2,11 @@
 
 A retrain starts every ``every_posts`` posts, every ``every_seconds`` seconds, or when the drift detector (river's
 ADWIN or Page-Hinkley over the batch-mean reconstruction error) fires. It trains a copy of the current model on a
-snapshot of the reservoir, in a background thread, and is swapped in exactly ``swap_after_posts`` posts after it
-started (waiting for the thread if it is not done): the stream position of a swap depends only on the stream,
-so a seeded run is reproducible whatever the machine's speed.
+snapshot of the reservoir, in a background thread. With ``swap="when_ready"`` it is swapped in at the first
+batch boundary at least ``swap_after_posts`` posts after it started at which training has finished, so the stream
+never waits for it. With ``swap="at_position"`` it is swapped in exactly ``swap_after_posts`` posts after it
+started, waiting for the thread if needed: the stream position of a swap then depends only on the stream, so a
+seeded run is reproducible whatever the machine's speed.
 """
 
 from __future__ import annotations
@@ -70,12 +72,17 @@ class RetrainJob:
         if self.thread is not None:
             self.thread.join()
 
+    @property
+    def running(self) -> bool:
+        return self.thread is not None and self.thread.is_alive()
+
 
 @dataclass
 class RetrainSchedule:
     every_posts: int = 50_000
     every_seconds: float = 0.0
     swap_after_posts: int = 2_000
+    swap: str = "when_ready"
     background: bool = True
     last_started_position: int = 0
     last_started_time: float = field(default_factory=time.time)
@@ -113,7 +120,9 @@ class RetrainSchedule:
         return job
 
     def swap_due(self, job: RetrainJob, position: int) -> bool:
-        return position - job.started_at >= self.swap_after_posts
+        if position - job.started_at < self.swap_after_posts:
+            return False
+        return self.swap == "at_position" or not job.running
 
 
 @dataclass(frozen=True)

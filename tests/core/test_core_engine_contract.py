@@ -125,9 +125,10 @@ def test_the_same_seed_and_input_give_identical_labels_and_events() -> None:
 
 
 def test_background_retraining_gives_the_same_results_as_training_in_line() -> None:
-    """Swap points are fixed by stream position, so the machine's speed cannot change the labels."""
+    """With swap="at_position" swap points are fixed by stream position, so the machine's speed cannot change
+    the labels."""
     posts = make_stream(TOPICS, 240, seed=6)
-    retraining = {"retrain_every_posts": 60, "swap_after_posts": 30}
+    retraining = {"retrain_every_posts": 60, "swap_after_posts": 30, "swap": "at_position"}
 
     in_line = run_signature(tiny_engine(seed=4, background=False, **retraining), posts)
     background = run_signature(tiny_engine(seed=4, background=True, **retraining), posts)

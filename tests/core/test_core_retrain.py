@@ -19,7 +19,9 @@ def test_a_retrain_keeps_cluster_ids_stable() -> None:
     # A higher learning rate than the default makes the retrained encoder move the latent space for real
     # (mean cosine between old and new latents of the same post about 0.87), so ids only survive if the
     # centroids are carried across; with the default rate the space barely moves and the test would prove little.
-    engine = small_engine(seed=3, retrain_every_posts=150, swap_after_posts=50, learning_rate=0.005)
+    engine = small_engine(
+        seed=3, retrain_every_posts=150, swap_after_posts=50, learning_rate=0.005, retrain_epochs=30
+    )
     encoders: list[Encoder] = []
     results: list[BatchResult] = []
     for start in range(0, len(posts), 25):
