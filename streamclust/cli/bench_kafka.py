@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -107,4 +108,5 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if broker is not None:
             subprocess.run([broker[0], "stop", *broker[1:]])
+        shutil.rmtree(workdir, ignore_errors=True)
     return 0
