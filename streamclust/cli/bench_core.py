@@ -25,7 +25,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--posts", type=int, default=200_000, help="timed posts per run")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=1000)
-    parser.add_argument("--baseline-posts", type=int, default=3000, help="posts given to DBSTREAM")
+    parser.add_argument("--baseline-posts", type=int, default=5000, help="posts given to DBSTREAM")
     parser.add_argument("--json", type=Path, default=Path("out/bench-core.json"))
 
 
@@ -85,15 +85,15 @@ def one_run(settings: Any, texts: list[str], posts: int, batch_size: int, run: i
 
 
 def dbstream_rate(engine: Any, texts: list[str], posts: int) -> float:
-    """River's DBSTREAM, learning and predicting one post at a time on the engine's own latents."""
+    """River's DBSTREAM, as the evaluation harness runs it (same parameters), on the engine's own latents."""
     from river import cluster
+
+    from streamclust.evaluate.baselines import DBSTREAM_PARAMS
 
     features = engine.featurizer.transform(texts[:posts], learn=False)
     latents = engine.encoder.encode(features)
     rows = [dict(enumerate(row.tolist())) for row in latents]
-    model = cluster.DBSTREAM(
-        clustering_threshold=0.5, fading_factor=0.01, cleanup_interval=2, intersection_factor=0.3
-    )
+    model = cluster.DBSTREAM(**DBSTREAM_PARAMS)
     started = time.perf_counter()
     for row in rows:
         model.learn_one(row)
