@@ -26,6 +26,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--baseline-posts", type=int, default=5000, help="posts given to DBSTREAM")
+    parser.add_argument(
+        "--no-retrain",
+        action="store_true",
+        help="turn periodic and drift retraining off, to time the hot path alone",
+    )
     parser.add_argument("--json", type=Path, default=Path("out/bench-core.json"))
 
 
@@ -107,7 +112,10 @@ def run(args: argparse.Namespace) -> int:
     from streamclust.config import load_settings
 
     console = Console(stderr=True)
-    settings = load_settings(args.config, featurize={"kind": args.featurizer})
+    overrides: dict[str, Any] = {"featurize": {"kind": args.featurizer}}
+    if args.no_retrain:
+        overrides["encoder"] = {"retrain_every_posts": 0, "drift_detector": "off"}
+    settings = load_settings(args.config, **overrides)
     texts = load_texts(args.data)
     results = []
     baselines = []
@@ -125,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     summary = {
         "featurizer": args.featurizer,
+        "retraining": not args.no_retrain,
         "posts_per_run": args.posts,
         "batch_size": args.batch_size,
         "runs": args.runs,
