@@ -50,6 +50,7 @@ RECONSTRUCTION_SAMPLE = 32  # posts per batch whose reconstruction error feeds t
 LIFECYCLE_EVERY_POSTS = 1_000
 UPDATE_EVENT_GROWTH = 1.5  # an 'updated' event when a cluster has grown by this factor since the last one
 ENDED_CLUSTERS_KEPT = 1_000
+AUTO_NEIGHBOR_SAMPLE = 5_000  # posts used to estimate the 'auto' neighbour similarity
 
 
 @dataclass
@@ -170,7 +171,7 @@ class Engine:
         now = self.clock() if now is None else now
         if self.encoder is None and self.held:
             return self.warm_up(now, posts_in=0)
-        return BatchResult(labels=LabelBatch.empty(self.model_version, now), stats=self.stats(now))
+        return BatchResult(labels=LabelBatch.empty(self.model_version, now), stats=self.stats())
 
     def catalog(self) -> list[CatalogEntry]:
         """The latest state of every active cluster, then recently merged or retired ones."""
@@ -218,7 +219,7 @@ class Engine:
             model_version=self.model_version,
             processed_at=now,
         )
-        stats = self.stats(now, posts_in=posts_in, labels=labels, warmed_up=True)
+        stats = self.stats(posts_in=posts_in, labels=labels, warmed_up=True)
         return BatchResult(labels=labels, events=births.events, stats=stats)
 
     def training_plan(self, version: int) -> TrainingPlan:
@@ -237,7 +238,7 @@ class Engine:
         assert self.encoder is not None and self.keywords is not None
         n = len(posts)
         if n == 0:
-            return BatchResult(labels=LabelBatch.empty(self.model_version, now), stats=self.stats(now))
+            return BatchResult(labels=LabelBatch.empty(self.model_version, now), stats=self.stats())
         features = self.featurizer.transform([post.text for post in posts])
         latents = self.encoder.encode(features)
         error = self.reconstruction_error(features)
@@ -291,7 +292,6 @@ class Engine:
             processed_at=now,
         )
         stats = self.stats(
-            now,
             posts_in=n,
             labels=labels,
             reconstruction_error=error,
@@ -324,13 +324,11 @@ class Engine:
         settings = self.novelty_settings
         if settings.neighbor_similarity != "auto":
             return settings.neighbor_similarity
-        sample = latents[: self.AUTO_SAMPLE]
+        sample = latents[:AUTO_NEIGHBOR_SAMPLE]
         estimate = neighbor_similarity_estimate(
             sample, settings.min_neighbors, settings.auto_neighbor_quantile
         )
         return min(estimate, settings.auto_neighbor_max)
-
-    AUTO_SAMPLE = 5_000
 
     def thresholds(self) -> np.ndarray:
         settings = self.cluster_settings
@@ -558,7 +556,6 @@ class Engine:
 
     def stats(
         self,
-        now: float,
         posts_in: int = 0,
         labels: LabelBatch | None = None,
         reconstruction_error: float | None = None,

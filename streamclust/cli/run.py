@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import signal
 import threading
 from pathlib import Path
@@ -47,16 +46,6 @@ def build_engine(name: str, settings: Any) -> Any:
     return Engine.from_settings(settings)
 
 
-def optional_module(name: str) -> Any | None:
-    """The observability modules, when present in this build."""
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as error:
-        if error.name != name:
-            raise
-        return None
-
-
 def run(args: argparse.Namespace) -> int:
     stop_requested = threading.Event()  # a SIGTERM during start-up still means "stop cleanly"
     worker: Any = None
@@ -87,12 +76,13 @@ def run(args: argparse.Namespace) -> int:
         worker.stop()
 
     server = None
-    metrics_module = optional_module("streamclust.obs.metrics")
-    http_module = optional_module("streamclust.obs.http")
-    if settings.http.enabled and metrics_module is not None and http_module is not None:
-        metrics = metrics_module.WorkerMetrics()
+    if settings.http.enabled:
+        from streamclust.obs.http import HttpServer
+        from streamclust.obs.metrics import WorkerMetrics
+
+        metrics = WorkerMetrics()
         worker.observers.append(metrics)
-        server = http_module.HttpServer(settings.http, status=worker, registry=metrics.registry)
+        server = HttpServer(settings.http, status=worker, registry=metrics.registry)
         server.start()
     try:
         worker.run(max_seconds=args.max_seconds)
