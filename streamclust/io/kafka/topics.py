@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kafka import KafkaAdminClient
@@ -47,13 +48,26 @@ def worker_topics(kafka: KafkaSettings) -> list[TopicSpec]:
     ]
 
 
-def ensure_topics(admin: KafkaAdminClient, kafka: KafkaSettings) -> list[str]:
-    """Create the missing topics when ``kafka.create_topics`` is on; returns the names created.
+def control_topic(kafka: KafkaSettings) -> str:
+    """Shared mode's one-partition topic: whoever owns its partition 0 in the trainer group is the trainer."""
+    return f"{kafka.state_topic}-control"
+
+
+def shared_mode_topics(kafka: KafkaSettings) -> list[TopicSpec]:
+    """The topics shared mode needs besides the worker's: the trainer election's control topic."""
+    return [TopicSpec(control_topic(kafka), 1, kafka.replication_factor, {})]
+
+
+def ensure_topics(
+    admin: KafkaAdminClient, kafka: KafkaSettings, extra: Sequence[TopicSpec] = ()
+) -> list[str]:
+    """Create the missing topics (the worker's and ``extra``) when ``kafka.create_topics`` is on; returns the
+    names created.
 
     Raises KafkaSetupError naming the missing topics (with the commands that create them) otherwise, or when
     the broker refuses to create them.
     """
-    wanted = worker_topics(kafka)
+    wanted = worker_topics(kafka) + list(extra)
     existing = set(admin.list_topics())
     missing = [topic for topic in wanted if topic.name not in existing]
     if not missing:
