@@ -65,7 +65,9 @@ class TrainerElection:
         self.elected = False
         self.consumer: KafkaConsumer | None = None
 
-    def join(self, give_up_after: float | None = None, should_stop: Callable[[], bool] = lambda: False) -> None:
+    def join(
+        self, give_up_after: float | None = None, should_stop: Callable[[], bool] = lambda: False
+    ) -> None:
         config = election_consumer_config(self.kafka, self.member)
         self.consumer = connect_consumer(config, give_up_after, should_stop)
         self.consumer.subscribe([self.partition.topic], listener=_ElectionListener(self))
