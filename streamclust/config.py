@@ -180,6 +180,24 @@ class KafkaSettings(Section):
         return self
 
 
+class StateSettings(Section):
+    """Checkpoints of the whole model state: how often, how many are kept, how they are cut for Kafka."""
+
+    checkpoint_every_posts: int = Field(
+        default=20_000, ge=1, description="a checkpoint after at most this many posts learned from"
+    )
+    checkpoint_every_seconds: float = Field(
+        default=60.0, gt=0, description="and at least this often (seconds) while posts arrive"
+    )
+    keep: int = Field(default=3, ge=1, le=100, description="checkpoints kept in a state directory")
+    chunk_bytes: int = Field(
+        default=512_000,
+        ge=1_024,
+        le=8_000_000,
+        description="a checkpoint is cut into state-topic records of at most this many bytes",
+    )
+
+
 class HttpSettings(Section):
     enabled: bool = True
     host: str = "127.0.0.1"
@@ -213,6 +231,7 @@ class Settings(BaseSettings):
     novelty: NoveltySettings = NoveltySettings()
     lifecycle: LifecycleSettings = LifecycleSettings()
     kafka: KafkaSettings = KafkaSettings()
+    state: StateSettings = StateSettings()
     http: HttpSettings = HttpSettings()
     logging: LoggingSettings = LoggingSettings()
 
