@@ -56,6 +56,7 @@ class Stream:
             "events_topic": f"events-{name}",
             "catalog_topic": f"catalog-{name}",
             "deadletter_topic": f"deadletter-{name}",
+            "state_topic": f"state-{name}",
             "group_id": f"group-{name}",
             "transactional_id": f"worker-{name}",
             "topic_partitions": partitions,

@@ -76,7 +76,10 @@ def test_topics_step_creates_exactly_the_worker_topics(
     declared: dict[str, tuple[int, dict[str, str]]] = {}
     for spec in shlex.split(compose["services"]["topics"]["environment"]["TOPICS"]):
         name, partitions, *policy = spec.split(":")
-        declared[name] = (int(partitions), {"cleanup.policy": "compact"} if policy == ["compact"] else {})
+        configs = {"cleanup.policy": "compact"} if policy[:1] == ["compact"] else {}
+        if len(policy) == 2:
+            configs["max.message.bytes"] = policy[1]
+        declared[name] = (int(partitions), configs)
     wanted = {topic.name: (topic.partitions, topic.configs) for topic in worker_topics(settings.kafka)}
     assert declared == wanted
 

@@ -57,18 +57,30 @@ def test_missing_topics_are_named_when_creation_is_off(kafka_broker: Any, tmp_pa
 
 
 @pytest.mark.kafka
-def test_missing_topics_are_created_with_the_catalog_compacted(kafka_broker: Any, tmp_path: Path) -> None:
+def test_missing_topics_are_created_with_the_catalog_and_state_compacted(
+    kafka_broker: Any, tmp_path: Path
+) -> None:
     stream = Stream(kafka_broker.bootstrap, tmp_path, partitions=2)
     kafka = load_settings(stream.config).kafka
     admin = KafkaAdminClient(bootstrap_servers=kafka_broker.bootstrap)
     try:
-        created = ensure_topics(admin, kafka)
+        created = ensure_topics(admin, kafka, state_chunk_bytes=2_000_000)
         assert ensure_topics(admin, kafka) == []  # a second worker finds them all
-        resource = ConfigResource(ConfigResourceType.TOPIC, stream.topic("catalog"))
-        described = admin.describe_configs([resource])["topic"][stream.topic("catalog")]
+        catalog, state = stream.topic("catalog"), stream.topic("state")
+        described = {
+            name: admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name)])["topic"][name]
+            for name in (catalog, state)
+        }
+        partitions = {
+            topic["name"]: len(topic["partitions"]) for topic in admin.describe_topics([catalog, state])
+        }
     finally:
         admin.close()
     assert sorted(created) == sorted(
-        stream.topic(name) for name in ("input", "labels", "events", "catalog", "deadletter")
+        stream.topic(name) for name in ("input", "labels", "events", "catalog", "deadletter", "state")
     )
-    assert described["cleanup.policy"]["value"] == "compact"
+    assert described[catalog]["cleanup.policy"]["value"] == "compact"
+    assert described[state]["cleanup.policy"]["value"] == "compact"
+    # one partition, and room for a whole checkpoint chunk in one record
+    assert partitions == {catalog: 2, state: 1}
+    assert int(described[state]["max.message.bytes"]["value"]) > 2_000_000

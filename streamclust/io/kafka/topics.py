@@ -10,12 +10,13 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from streamclust.config import KafkaSettings
+from streamclust.config import KafkaSettings, StateSettings
 from streamclust.errors import KafkaSetupError
 
 log = logging.getLogger("streamclust.kafka")
 
 COMPACTED = {"cleanup.policy": "compact"}
+DEFAULT_CHUNK_BYTES = StateSettings().chunk_bytes
 
 
 @dataclass(frozen=True)
@@ -33,18 +34,26 @@ class TopicSpec:
         )
 
 
-def worker_topics(kafka: KafkaSettings) -> list[TopicSpec]:
-    """Every topic the worker reads or writes; the catalog is compacted (latest state per cluster id)."""
+def state_topic_max_bytes(chunk_bytes: int) -> int:
+    """The state topic's largest record batch: a checkpoint chunk (or a full producer batch) plus headroom."""
+    return max(chunk_bytes, 1_048_576) + 65_536
+
+
+def worker_topics(kafka: KafkaSettings, state_chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> list[TopicSpec]:
+    """Every topic the worker reads or writes. The catalog is compacted (latest state per cluster id); so is
+    the state topic, which has one partition (checkpoints are read back in the order they were written)."""
 
     def spec(name: str, configs: dict[str, str] | None = None) -> TopicSpec:
         return TopicSpec(name, kafka.topic_partitions, kafka.replication_factor, configs or {})
 
+    state_configs = COMPACTED | {"max.message.bytes": str(state_topic_max_bytes(state_chunk_bytes))}
     return [
         spec(kafka.input_topic),
         spec(kafka.labels_topic),
         spec(kafka.events_topic),
         spec(kafka.catalog_topic, COMPACTED),
         spec(kafka.deadletter_topic),
+        TopicSpec(kafka.state_topic, 1, kafka.replication_factor, state_configs),
     ]
 
 
@@ -59,15 +68,19 @@ def shared_mode_topics(kafka: KafkaSettings) -> list[TopicSpec]:
 
 
 def ensure_topics(
-    admin: KafkaAdminClient, kafka: KafkaSettings, extra: Sequence[TopicSpec] = ()
+    admin: KafkaAdminClient,
+    kafka: KafkaSettings,
+    extra: Sequence[TopicSpec] = (),
+    state_chunk_bytes: int = DEFAULT_CHUNK_BYTES,
 ) -> list[str]:
     """Create the missing topics (the worker's and ``extra``) when ``kafka.create_topics`` is on; returns the
     names created.
 
+    ``state_chunk_bytes`` is ``state.chunk_bytes``: it sizes the state topic's largest record.
     Raises KafkaSetupError naming the missing topics (with the commands that create them) otherwise, or when
     the broker refuses to create them.
     """
-    wanted = worker_topics(kafka) + list(extra)
+    wanted = worker_topics(kafka, state_chunk_bytes) + list(extra)
     existing = set(admin.list_topics())
     missing = [topic for topic in wanted if topic.name not in existing]
     if not missing:
