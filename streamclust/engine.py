@@ -41,6 +41,7 @@ from streamclust.encode.autoencoder import (
 )
 from streamclust.encode.reservoir import Reservoir
 from streamclust.encode.retrain import DriftWatch, RetrainJob, RetrainSchedule, carry_clusters
+from streamclust.errors import ModelError
 from streamclust.featurize import Featurizer, build_featurizer
 from streamclust.featurize.base import FeatureBatch, SparseRows
 from streamclust.result import BatchResult, BatchStats, LabelBatch
@@ -165,6 +166,41 @@ class Engine:
                 return self.holding(len(posts), now)
             return self.warm_up(now, posts_in=len(posts))
         return self.label(list(posts), now)
+
+    def assign(self, posts: Sequence[Post], now: float | None = None) -> BatchResult:
+        """Label posts with the current model without learning from them: nothing in the engine changes.
+
+        For labelling alongside a model trained elsewhere (scale-out readers, replays). Raises ModelError before
+        warm-up; check ``is_warm`` first.
+        """
+        if self.encoder is None:
+            raise ModelError(
+                "the engine has no model yet (still warming up), so it cannot assign posts; "
+                "check engine.is_warm, or process posts (or restore a checkpoint) first"
+            )
+        now = self.clock() if now is None else now
+        if len(posts) == 0:
+            return BatchResult(labels=LabelBatch.empty(self.model_version, now), stats=self.stats())
+        features = self.featurizer.transform([post.text for post in posts], learn=False)
+        latents = self.encoder.encode(features)
+        rows, similarities = self.index.nearest(latents, self.table.centroids)
+        accepted = self.accepted(rows, similarities)
+        cluster_ids = np.where(accepted, self.table.ids[np.maximum(rows, 0)] if len(self.table) else -1, -1)
+        labels = LabelBatch(
+            post_ids=[post.id for post in posts],
+            cluster_ids=cluster_ids.astype(np.int64),
+            similarities=similarities.astype(np.float32),
+            is_outlier=~accepted,
+            model_version=self.model_version,
+            processed_at=now,
+        )
+        return BatchResult(labels=labels, stats=self.stats(posts_in=len(posts), labels=labels))
+
+    def accepted(self, rows: np.ndarray, similarities: np.ndarray) -> np.ndarray:
+        """Whether each post's nearest cluster (row -1: none) accepts it at its similarity."""
+        accepted = rows >= 0
+        accepted[accepted] = similarities[accepted] >= self.thresholds()[rows[accepted]]
+        return accepted
 
     def flush(self, now: float | None = None) -> BatchResult:
         """End of a finite stream: label any posts still held for warm-up."""

@@ -79,10 +79,16 @@ class HashingFeaturizer:
             self.column_terms.setdefault(value % self.sparse_columns, token)
         return value
 
-    def hash_texts(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Flat 32-bit token hashes of all texts, and the number of tokens of each."""
+    def hash_only(self, token: str) -> int:
+        return zlib.crc32(token.encode("utf-8"), self.salt)
+
+    def hash_texts(self, texts: Sequence[str], learn: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """Flat 32-bit token hashes of all texts, and the number of tokens of each.
+
+        ``learn=False`` leaves the term dictionary as it is (new tokens are hashed but not remembered).
+        """
         known = self.term_hashes
-        hash_term = self.hash_term
+        hash_term = self.hash_term if learn else self.hash_only
         hashes: list[int] = []
         lengths: list[int] = []
         for text in texts:
@@ -115,7 +121,7 @@ class HashingFeaturizer:
         return np.log((1.0 + self.documents) / (1.0 + self.document_frequency[columns])) + 1.0
 
     def transform(self, texts: Sequence[str], learn: bool = True) -> FeatureBatch:
-        hashes, lengths = self.hash_texts(texts)
+        hashes, lengths = self.hash_texts(texts, learn=learn)
         n = len(texts)
         rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
         terms = count_pairs(rows, hashes % self.sparse_columns, n, self.sparse_columns)
