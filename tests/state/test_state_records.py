@@ -1,0 +1,96 @@
+"""Checkpoints on a compacted topic: cut into chunks with a manifest last, and read back as the newest complete
+checkpoint whatever compaction, aborted writes or a shrinking checkpoint left in the log."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from streamclust.state.model_state import FORMAT_VERSION, ModelState
+from streamclust.state.records import StateAssembler, state_records
+
+
+def checkpoint(position: int, size: int = 20_000, model_version: int = 1) -> ModelState:
+    rng = np.random.default_rng(position)
+    arrays = {"centroids": rng.random(size // 8)}
+    return ModelState(FORMAT_VERSION, model_version, position, "f", {"at": position}, arrays, {})
+
+
+def read(records: list[tuple[bytes, bytes]], namespace: str = "main") -> ModelState | None:
+    assembler = StateAssembler()
+    for key, value in records:
+        assembler.add(key, value)
+    return assembler.latest(namespace)
+
+
+def compacted(records: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """What log compaction leaves: the last record of every key, in log order."""
+    last = {key: offset for offset, (key, _) in enumerate(records)}
+    return [record for offset, record in enumerate(records) if last[record[0]] == offset]
+
+
+def test_chunks_come_first_and_the_manifest_last() -> None:
+    records = state_records(checkpoint(100), "main", chunk_bytes=4_096)
+    keys = [key.decode() for key, _ in records]
+    assert keys[-1] == "main/manifest"
+    assert keys[:-1] == [f"main/chunk/{i:05d}" for i in range(len(keys) - 1)]
+    assert len(keys) > 3 and all(len(value) <= 4_096 + 64 for _, value in records[:-1])
+    state = read(records)
+    assert state is not None and state.position == 100 and state.meta == {"at": 100}
+
+
+def test_an_older_complete_checkpoint_survives_a_newer_incomplete_one() -> None:
+    older = state_records(checkpoint(100), "main", chunk_bytes=4_096)
+    newer = state_records(checkpoint(200), "main", chunk_bytes=4_096)
+    # the newer one's manifest arrived but one of its chunks did not (yet)
+    state = read(older + newer[:2] + newer[3:])
+    assert state is not None and state.position == 100
+    # nor does a newer checkpoint count before its manifest is there
+    state = read(older + newer[:-1])
+    assert state is not None and state.position == 100
+
+
+def test_compaction_dropping_old_chunks_leaves_the_newest_readable() -> None:
+    log = [
+        *state_records(checkpoint(100), "main", chunk_bytes=4_096),
+        *state_records(checkpoint(200), "main", chunk_bytes=4_096),
+        *state_records(checkpoint(300), "main", chunk_bytes=4_096),
+    ]
+    state = read(compacted(log))
+    assert state is not None and state.position == 300
+
+
+def test_a_shrinking_checkpoint_ignores_the_leftover_chunks_of_a_longer_one() -> None:
+    longer = state_records(checkpoint(100, size=60_000), "main", chunk_bytes=4_096)
+    shorter = state_records(checkpoint(200, size=10_000), "main", chunk_bytes=4_096)
+    assert len(shorter) < len(longer)
+    log = compacted(longer + shorter)
+    assert any(key == b"main/chunk/00010" for key, _ in log)  # a leftover of the longer checkpoint
+    state = read(log)
+    assert state is not None and state.position == 200
+
+
+def test_namespaces_are_independent_and_foreign_records_ignored() -> None:
+    log = [
+        *state_records(checkpoint(100), "team-a", chunk_bytes=4_096),
+        (b"team-b/manifest", b"not json"),
+        (b"something-else", b"\x00\x01"),
+        (b"team-a/chunk/00000", b"xx"),  # too short to be a chunk of anything
+        *state_records(checkpoint(700), "team-b", chunk_bytes=4_096),
+    ]
+    assembler = StateAssembler()
+    for key, value in log:
+        assembler.add(key, value)
+    assembler.add(b"team-a/chunk/00001", None)  # a tombstone
+    team_a, team_b = assembler.latest("team-a"), assembler.latest("team-b")
+    assert team_a is not None and team_a.position == 100
+    assert team_b is not None and team_b.position == 700
+    assert assembler.latest("team-c") is None
+
+
+def test_a_checkpoint_is_kept_in_memory_only_until_a_newer_one_is_complete() -> None:
+    assembler = StateAssembler()
+    for position in (100, 200, 300):
+        for key, value in state_records(checkpoint(position), "main", chunk_bytes=4_096):
+            assembler.add(key, value)
+    seen = assembler.namespaces["main"]
+    assert len(seen.manifests) == 1 and len(seen.chunks) == 1
