@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,13 +26,18 @@ from streamclust.featurize.base import FeatureBatch
 
 
 class DriftWatch:
-    """A river drift detector fed one value per batch."""
+    """A river drift detector fed one value per batch.
 
-    def __init__(self, kind: str = "adwin", delta: float = 0.002) -> None:
+    It remembers the values fed since the last reset (the newest ``history_size``), so a checkpoint can
+    rebuild the detector by feeding them again to a fresh one: river's detectors have no portable state.
+    """
+
+    def __init__(self, kind: str = "adwin", delta: float = 0.002, history_size: int = 10_000) -> None:
         from river import drift
 
         self.kind = kind
         self.detector: Any = None
+        self.history: deque[float] = deque(maxlen=history_size)
         if kind == "adwin":
             self.detector = drift.ADWIN(delta=delta)
         elif kind == "page_hinkley":
@@ -39,12 +46,20 @@ class DriftWatch:
     def update(self, value: float) -> bool:
         if self.detector is None or not np.isfinite(value):
             return False
+        self.history.append(float(value))
         self.detector.update(value)
         return bool(self.detector.drift_detected)
 
     def reset(self) -> None:
+        self.history.clear()
         if self.detector is not None:
             self.detector = self.detector.clone()
+
+    def replay(self, values: Iterable[float]) -> None:
+        """Start afresh and feed ``values`` (the history of a detector being restored)."""
+        self.reset()
+        for value in values:
+            self.update(value)
 
 
 @dataclass
@@ -86,11 +101,14 @@ class RetrainSchedule:
     background: bool = True
     last_started_position: int = 0
     last_started_time: float = field(default_factory=time.time)
+    restart_reason: str | None = None  # a retrain that was running when a checkpoint was taken starts again
 
     def due(self, position: int, now: float, drift: bool) -> str | None:
         """Why a retrain should start now, or None."""
         if drift:
             return "drift"
+        if self.restart_reason is not None:
+            return self.restart_reason
         if self.every_posts and position - self.last_started_position >= self.every_posts:
             return "posts"
         if self.every_seconds and now - self.last_started_time >= self.every_seconds:
@@ -109,6 +127,7 @@ class RetrainSchedule:
     ) -> RetrainJob:
         self.last_started_position = position
         self.last_started_time = now
+        self.restart_reason = None
         job = RetrainJob(started_at=position, reason=reason)
         if self.background:
             job.thread = threading.Thread(

@@ -1,0 +1,109 @@
+"""An engine restored from a checkpoint is the same engine: same labels on a probe set, and a stream that
+continues after a restore gets exactly the labels an uninterrupted run gives."""
+
+from __future__ import annotations
+
+import pytest
+from state_support import NOW, assigned, banking_posts, run, same_state, small_settings
+
+from streamclust.engine import Engine
+from streamclust.errors import CheckpointError, ModelError
+from streamclust.state.capture import capture, restore
+from streamclust.state.codec import decode_state, encode_state
+
+STREAM = banking_posts(1200)
+PROBE = banking_posts(200, start=6000)
+
+
+def test_restored_engine_labels_a_probe_set_like_the_original() -> None:
+    settings = small_settings()
+    original = Engine.from_settings(settings)
+    run(original, STREAM[:800])
+    restored = restore(decode_state(encode_state(capture(original))), settings)
+    assert restored.model_version == original.model_version and restored.position == 800
+    assert assigned(restored, PROBE) == assigned(original, PROBE)
+    assert len(set(assigned(original, PROBE))) > 3  # the probe spans several clusters
+    assert [entry.cluster_id for entry in restored.catalog()] == [
+        entry.cluster_id for entry in original.catalog()
+    ]
+
+
+@pytest.mark.parametrize(
+    "stop",
+    [450, 650],
+    ids=["between-retrains", "retrain-waiting-for-its-swap-point"],
+)
+def test_a_restored_engine_continues_exactly_like_an_uninterrupted_one(stop: int) -> None:
+    settings = small_settings()
+    uninterrupted = Engine.from_settings(settings)
+    expected = run(uninterrupted, STREAM)
+
+    first = Engine.from_settings(settings)
+    run(first, STREAM[:stop])
+    checkpoint = decode_state(encode_state(capture(first)))
+    resumed = restore(checkpoint, settings)
+    continued = run(resumed, STREAM[stop:])
+
+    assert continued == {post.id: expected[post.id] for post in STREAM[stop:]}
+    assert resumed.model_version == uninterrupted.model_version > checkpoint.model_version
+    assert resumed.table.next_id == uninterrupted.table.next_id
+
+
+def test_a_retrain_still_running_at_capture_starts_again_after_restore() -> None:
+    settings = small_settings()
+    engine = Engine.from_settings(settings)
+    run(engine, STREAM[:650])
+    assert engine.job is not None
+    engine.job.thread = _AliveThread()  # as if it were still training in the background
+    state = capture(engine)
+    assert not any(name.startswith("pending/") for name in state.tensors)
+    resumed = restore(state, settings)
+    assert resumed.job is None
+    result = resumed.process(STREAM[650:700], now=NOW)
+    assert result.stats.retrain_started and resumed.job is not None and resumed.job.reason == "posts"
+
+
+class _AliveThread:
+    def is_alive(self) -> bool:
+        return True
+
+    def join(self) -> None:
+        return None
+
+
+def test_a_warming_engine_cannot_be_captured() -> None:
+    engine = Engine.from_settings(small_settings())
+    engine.process(STREAM[:100], now=NOW)
+    with pytest.raises(CheckpointError, match="warming up"):
+        capture(engine)
+
+
+def test_a_checkpoint_from_other_settings_is_refused_with_the_settings_that_differ() -> None:
+    engine = Engine.from_settings(small_settings())
+    run(engine, STREAM[:300])
+    state = capture(engine)
+    with pytest.raises(CheckpointError) as refused:
+        restore(state, small_settings(latent_dim=24))
+    message = str(refused.value)
+    assert "encoder.latent_dim: checkpoint 16, settings 24" in message
+    assert "start a fresh model" in message
+
+
+def test_assign_labels_without_changing_anything() -> None:
+    engine = Engine.from_settings(small_settings())
+    run(engine, STREAM[:800])
+    before = capture(engine)
+    labels = engine.assign(PROBE, now=NOW).labels
+    assert same_state(before, capture(engine))
+    assert engine.position == 800 and len(labels) == len(PROBE)
+    assert labels.model_version == engine.model_version
+    # the same decision as the learning path would make for an accepted post: its nearest cluster
+    accepted = ~labels.is_outlier
+    assert accepted.any() and (labels.cluster_ids[accepted] >= 0).all()
+    assert (labels.cluster_ids[labels.is_outlier] == -1).all()
+
+
+def test_assign_before_warm_up_says_what_to_do() -> None:
+    engine = Engine.from_settings(small_settings())
+    with pytest.raises(ModelError, match="is_warm"):
+        engine.assign(PROBE[:5])
