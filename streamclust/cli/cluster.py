@@ -22,6 +22,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rejects", type=Path, help="write lines that could not be read here, with the reason"
     )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        help="resume the model from the newest checkpoint here and save checkpoints to it (setting state_dir)",
+    )
     parser.add_argument("--top", type=int, default=20, help="clusters shown in the summary table")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
 
@@ -33,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
 
     from streamclust.config import load_settings
     from streamclust.engine import Engine
+    from streamclust.io.file_state import FileCheckpoints
     from streamclust.io.files import (
         JsonlWriter,
         event_row,
@@ -57,7 +63,15 @@ def run(args: argparse.Namespace) -> int:
         JsonlWriter(args.events),
         JsonlWriter(rejects_path),
     )
-    engine = Engine.from_settings(settings)
+    state_dir = args.state_dir or settings.state_dir
+    checkpoints = None
+    if state_dir is not None:
+        checkpoints = FileCheckpoints.in_directory(
+            state_dir, settings, say=lambda text: print(text, file=sys.stderr)
+        )
+        engine = checkpoints.open_engine(settings)
+    else:
+        engine = Engine.from_settings(settings)
     counts: Counter[str] = Counter()
     reasons: Counter[str] = Counter()
     event_kinds: Counter[str] = Counter()
@@ -91,8 +105,12 @@ def run(args: argparse.Namespace) -> int:
                 counts["read"] += len(batch.posts)
                 if batch.posts:
                     write(engine.process(batch.posts))
+                    if checkpoints is not None:
+                        checkpoints.after_batch(engine)
                 bar.update(task, completed=progress.done_bytes, posts=counts["read"])
             write(engine.flush())
+        if checkpoints is not None:
+            checkpoints.at_end(engine)
     finally:
         engine.close()
         for writer in (labels_out, events_out, rejects_out):
