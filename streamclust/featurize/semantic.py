@@ -32,8 +32,8 @@ class StaticFeaturizer:
         self.dense_columns = embedder.dims
 
     def transform(self, texts: Sequence[str], learn: bool = True) -> FeatureBatch:
-        lexical = self.lexical.transform(texts, learn=learn)
-        return FeatureBatch(terms=lexical.terms, dense=self.embedder.embed(texts).astype(np.float32))
+        terms = self.lexical.terms(texts)  # keywords need the unigram counts only, not the TF-IDF
+        return FeatureBatch(terms=terms, dense=self.embedder.embed(texts).astype(np.float32))
 
     def term(self, column: int) -> str | None:
         return self.lexical.term(column)

