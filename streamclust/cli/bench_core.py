@@ -15,16 +15,27 @@ import time
 from pathlib import Path
 from typing import Any
 
+from streamclust.cli.stage_clock import StageClock, format_rows
+
+WORKER_LABELS = "worker: label records to JSON"
+WORKER_CATALOG = "worker: catalog (every 10th batch)"
+
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=Path("../shared/data/stackoverflow.jsonl.gz"))
     parser.add_argument(
-        "--config", type=Path, help="a YAML preset (the featurizer is forced to --featurizer)"
+        "--config",
+        type=Path,
+        help="a YAML preset, e.g. configs/default.yaml (default: the built-in settings with hashing features)",
     )
-    parser.add_argument("--featurizer", default="hashing", choices=["hashing", "static", "hybrid"])
+    parser.add_argument(
+        "--featurizer",
+        choices=["hashing", "static", "hybrid"],
+        help="override the featurizer (default: the preset's, or hashing without --config)",
+    )
     parser.add_argument("--posts", type=int, default=200_000, help="timed posts per run")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=1000, help="posts per Engine.process call")
     parser.add_argument("--baseline-posts", type=int, default=5000, help="posts given to DBSTREAM")
     parser.add_argument(
         "--no-retrain",
@@ -49,8 +60,11 @@ def load_texts(path: Path) -> list[str]:
         return [json.loads(line)["text"] for line in stream if line.strip()]
 
 
-def one_run(settings: Any, texts: list[str], posts: int, batch_size: int, run: int) -> dict[str, Any]:
+def one_run(
+    settings: Any, texts: list[str], posts: int, batch_size: int, run: int, clock: StageClock
+) -> dict[str, Any]:
     from streamclust.engine import Engine
+    from streamclust.io.kafka.records import label_records
     from streamclust.schema import Post
 
     engine = Engine.from_settings(settings)
@@ -71,18 +85,32 @@ def one_run(settings: Any, texts: list[str], posts: int, batch_size: int, run: i
     sample_every = max(posts // 10, batch_size)
     timed = 0
     busy = 0.0
-    while timed < posts:
-        batch = next_batch()
-        started = time.perf_counter()
-        engine.process(batch, now=float(position))
-        busy += time.perf_counter() - started
-        timed += len(batch)
-        if timed % sample_every < batch_size:
-            memory.append((timed, resident_bytes()))
+    cpu = 0.0
+    clock.attach()
+    try:
+        while timed < posts:
+            batch = next_batch()
+            started, started_cpu = time.perf_counter(), time.thread_time()
+            result = engine.process(batch, now=float(position))
+            busy += time.perf_counter() - started
+            cpu += time.thread_time() - started_cpu
+            timed += len(batch)
+            # What the Kafka worker adds per batch, outside the engine (not in the engine's rate).
+            with clock.stage(WORKER_LABELS):
+                for _ in label_records(result.labels):
+                    pass
+            if timed % (10 * batch_size) < batch_size:
+                with clock.stage(WORKER_CATALOG):
+                    engine.catalog()
+            if timed % sample_every < batch_size:
+                memory.append((timed, resident_bytes()))
+    finally:
+        clock.detach()
     engine.close()
     return {
         "posts": timed,
         "seconds": busy,
+        "cpu_seconds": cpu,
         "posts_per_second": timed / busy,
         "rss_bytes": memory,
         "engine": engine,
@@ -112,42 +140,56 @@ def run(args: argparse.Namespace) -> int:
     from streamclust.config import load_settings
 
     console = Console(stderr=True)
-    overrides: dict[str, Any] = {"featurize": {"kind": args.featurizer}}
+    overrides: dict[str, Any] = {}
+    if args.featurizer is not None or args.config is None:
+        overrides["featurize"] = {"kind": args.featurizer or "hashing"}
     if args.no_retrain:
         overrides["encoder"] = {"retrain_every_posts": 0, "drift_detector": "off"}
     settings = load_settings(args.config, **overrides)
+    featurizer = settings.featurize.kind
     texts = load_texts(args.data)
     results = []
     baselines = []
+    clock = StageClock()
     for number in range(args.runs):
-        console.print(f"run {number + 1}/{args.runs}: {args.posts} posts ({args.featurizer})")
-        outcome = one_run(settings, texts, args.posts, args.batch_size, number)
+        console.print(f"run {number + 1}/{args.runs}: {args.posts} posts ({featurizer})")
+        outcome = one_run(settings, texts, args.posts, args.batch_size, number, clock)
         baselines.append(dbstream_rate(outcome.pop("engine"), texts, args.baseline_posts))
         results.append(outcome)
         console.print(
-            f"  {outcome['posts_per_second']:,.0f} posts/s; DBSTREAM {baselines[-1]:,.0f} posts/s; "
-            f"RSS {outcome['rss_bytes'][0][1] / 2**20:.0f} -> {outcome['rss_bytes'][-1][1] / 2**20:.0f} MiB"
+            f"  {outcome['posts_per_second']:,.0f} posts/s"
+            f" (engine thread CPU {outcome['cpu_seconds']:.1f} s for {outcome['seconds']:.1f} s);"
+            f" DBSTREAM {baselines[-1]:,.0f} posts/s;"
+            f" RSS {outcome['rss_bytes'][0][1] / 2**20:.0f} -> {outcome['rss_bytes'][-1][1] / 2**20:.0f} MiB"
         )
     rates = [result["posts_per_second"] for result in results]
     ratios = [rate / baseline for rate, baseline in zip(rates, baselines, strict=True)]
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    stages = clock.rows(sum(result["posts"] for result in results))
     summary = {
-        "featurizer": args.featurizer,
+        "config": None if args.config is None else str(args.config),
+        "featurizer": featurizer,
         "retraining": not args.no_retrain,
         "posts_per_run": args.posts,
         "batch_size": args.batch_size,
         "runs": args.runs,
         "median_posts_per_second": statistics.median(rates),
         "posts_per_second": rates,
+        "cpu_seconds": [result["cpu_seconds"] for result in results],
+        "wall_seconds": [result["seconds"] for result in results],
         "median_dbstream_posts_per_second": statistics.median(baselines),
         "median_ratio_to_dbstream": statistics.median(ratios),
         "peak_rss_bytes": peak,
         "rss_along_stream": [result["rss_bytes"] for result in results],
+        "stages": stages,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(summary, indent=2))
     print(
-        f"core engine ({args.featurizer}, batch {args.batch_size}): median {summary['median_posts_per_second']:,.0f}"
+        f"where the time goes (all runs; exclusive times; CPU of the engine's thread):\n{format_rows(stages)}"
+    )
+    print(
+        f"core engine ({featurizer}, batch {args.batch_size}): median {summary['median_posts_per_second']:,.0f}"
         f" posts/s over {args.runs} runs of {args.posts} posts; DBSTREAM on the same latents median"
         f" {summary['median_dbstream_posts_per_second']:,.0f} posts/s"
         f" (ratio {summary['median_ratio_to_dbstream']:.1f}x);"

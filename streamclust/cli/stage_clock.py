@@ -1,0 +1,127 @@
+"""Where the engine's time goes: wall and CPU seconds per pipeline stage, for ``streamclust bench core``.
+
+``StageClock.attach()`` wraps the methods that carry out each stage (on their classes, so a retrained encoder or
+a rebuilt outlier buffer is timed too) and ``detach()`` restores them. Times are exclusive: a stage called from
+inside another (the buffer's removals during the novelty search) counts for itself only, so the stages add up to
+the time spent in them. Benchmark-only: the engine itself knows nothing about this.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+# (stage name, module, owner within the module or None for a module-level function, attribute)
+STAGES: list[tuple[str, str, str | None, str]] = [
+    ("featurize: tokenise + hash terms", "streamclust.featurize.hashing", "HashingFeaturizer", "transform"),
+    ("featurize: tokenise + hash terms", "streamclust.featurize.hashing", "HashingFeaturizer", "terms"),
+    ("featurize: static embeddings", "streamclust.featurize.static", "StaticEmbedder", "embed"),
+    ("encode (autoencoder)", "streamclust.encode.autoencoder", "Encoder", "encode"),
+    ("drift: reconstruction error", "streamclust.encode.autoencoder", "Encoder", "reconstruction_error"),
+    ("assign (FAISS nearest centroid)", "streamclust.cluster.index", "CentroidIndex", "nearest"),
+    ("index refresh", "streamclust.cluster.index", "CentroidIndex", "refresh"),
+    ("centroid update", "streamclust.engine", None, "update_centroids"),
+    ("keyword counts", "streamclust.engine", "Engine", "count_keywords"),
+    ("outlier buffer: add + neighbour counts", "streamclust.cluster.novelty", "OutlierBuffer", "add"),
+    ("outlier buffer: remove", "streamclust.cluster.novelty", "OutlierBuffer", "remove"),
+    ("novelty: dense-group search", "streamclust.engine", None, "find_dense_groups"),
+    ("novelty: new clusters", "streamclust.engine", "Engine", "find_new_clusters"),
+    ("lifecycle (merge, retire)", "streamclust.engine", "Engine", "run_lifecycle"),
+    ("reservoir", "streamclust.encode.reservoir", "Reservoir", "add"),
+    ("retraining (start, swap)", "streamclust.engine", "Engine", "advance_retraining"),
+    ("engine, rest", "streamclust.engine", "Engine", "process"),
+]
+
+
+@dataclass
+class StageTime:
+    calls: int = 0
+    wall: float = 0.0
+    cpu: float = 0.0
+
+
+@dataclass
+class StageClock:
+    times: dict[str, StageTime] = field(default_factory=dict)
+    _stack: list[list[float]] = field(default_factory=list)  # per open stage: [wall, cpu] spent in children
+    _restore: list[tuple[Any, str, Any]] = field(default_factory=list)
+
+    def attach(self) -> StageClock:
+        import importlib
+
+        for name, module_name, owner_name, attribute in STAGES:
+            module = importlib.import_module(module_name)
+            owner = module if owner_name is None else getattr(module, owner_name)
+            original = owner.__dict__[attribute] if owner_name is not None else getattr(module, attribute)
+            self._restore.append((owner, attribute, original))
+            setattr(owner, attribute, self.timed(name, original))
+        return self
+
+    def detach(self) -> None:
+        for owner, attribute, original in reversed(self._restore):
+            setattr(owner, attribute, original)
+        self._restore.clear()
+
+    def timed(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with self.stage(name):
+                return function(*args, **kwargs)
+
+        return wrapper
+
+    def stage(self, name: str) -> _OpenStage:
+        return _OpenStage(self, name)
+
+    def rows(self, posts: int) -> list[dict[str, Any]]:
+        """Per stage: calls, wall and CPU seconds, microseconds per post, share of the wall time; largest first."""
+        total = sum(time.wall for time in self.times.values()) or 1.0
+        rows = [
+            {
+                "stage": name,
+                "calls": stage.calls,
+                "wall_seconds": round(stage.wall, 4),
+                "cpu_seconds": round(stage.cpu, 4),
+                "wall_us_per_post": round(1e6 * stage.wall / max(posts, 1), 2),
+                "cpu_us_per_post": round(1e6 * stage.cpu / max(posts, 1), 2),
+                "share": round(stage.wall / total, 4),
+            }
+            for name, stage in self.times.items()
+        ]
+        return sorted(rows, key=lambda row: -row["wall_seconds"])
+
+
+class _OpenStage:
+    def __init__(self, clock: StageClock, name: str) -> None:
+        self.clock = clock
+        self.name = name
+
+    def __enter__(self) -> None:
+        self.clock._stack.append([0.0, 0.0])
+        self.wall = time.perf_counter()
+        self.cpu = time.thread_time()
+
+    def __exit__(self, *exc: object) -> None:
+        wall = time.perf_counter() - self.wall
+        cpu = time.thread_time() - self.cpu
+        child_wall, child_cpu = self.clock._stack.pop()
+        stage = self.clock.times.setdefault(self.name, StageTime())
+        stage.calls += 1
+        stage.wall += wall - child_wall
+        stage.cpu += cpu - child_cpu
+        if self.clock._stack:
+            self.clock._stack[-1][0] += wall
+            self.clock._stack[-1][1] += cpu
+
+
+def format_rows(rows: list[dict[str, Any]]) -> str:
+    lines = [f"  {'stage':<42} {'wall µs/post':>12} {'CPU µs/post':>12} {'share':>6}"]
+    for row in rows:
+        lines.append(
+            f"  {row['stage']:<42} {row['wall_us_per_post']:>12,.1f} {row['cpu_us_per_post']:>12,.1f}"
+            f" {100 * row['share']:>5.1f}%"
+        )
+    return "\n".join(lines)
