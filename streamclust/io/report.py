@@ -10,8 +10,8 @@ from typing import Protocol
 
 import numpy as np
 
-from streamclust.result import BatchResult
-from streamclust.schema import CatalogEntry
+from streamclust.result import BatchResult, LabelBatch
+from streamclust.schema import CatalogEntry, ClusterEvent
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,10 @@ class WorkerReport:
     assigned_partitions: int = 0
     committed: bool = True  # the transaction committed
     aborted: bool = False  # the transaction was aborted (the batch will be read again)
+    labels: list[LabelBatch] = field(
+        default_factory=list
+    )  # every label of the batch (``result`` has the last)
+    events: list[ClusterEvent] = field(default_factory=list)  # every cluster event of the batch
 
 
 class WorkerObserver(Protocol):

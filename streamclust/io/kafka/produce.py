@@ -12,7 +12,7 @@ import io
 import json
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, cast
 
@@ -60,12 +60,24 @@ def key_of(value: bytes, id_field: str) -> bytes | None:
 
 def produce_file(path: Path, kafka: KafkaSettings, rate: float = 0.0, limit: int | None = None) -> int:
     """Send the file's posts to ``kafka.input_topic`` at ``rate`` posts/s (0: flat out); returns how many."""
+    return produce_records(read_records(path), kafka, rate=rate, limit=limit)
+
+
+def produce_records(
+    records: Iterable[tuple[bytes | None, bytes]],
+    kafka: KafkaSettings,
+    rate: float = 0.0,
+    limit: int | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> int:
+    """Send (key, value) records to ``kafka.input_topic`` at ``rate`` records/s (0: flat out) until
+    ``limit`` or ``should_stop()``; returns how many were sent."""
     producer = connect_producer(connection_config(kafka) | {"linger_ms": 5, "acks": "all"}, give_up_after=60)
     started = time.monotonic()
     sent = 0
     try:
-        for key, value in read_records(path):
-            if limit is not None and sent >= limit:
+        for key, value in records:
+            if (limit is not None and sent >= limit) or should_stop():
                 break
             if rate > 0:
                 ahead = started + sent / rate - time.monotonic()

@@ -368,6 +368,8 @@ class KafkaWorker:
             assigned_partitions=len(self._assigned),
             committed=committed,
             aborted=not committed,
+            labels=list(span.labels),
+            events=list(span.events),
         )
         for observer in self.observers:
             observer.observe_batch(report)
