@@ -1,0 +1,108 @@
+"""The report's plots as inline SVG (matplotlib figures without pyplot: no display, no global state)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from streamclust.report.series import BatchSeries, SizeSeries, throughput
+
+WIDTH, HEIGHT = 9.0, 3.2
+EVENT_STYLE = {"created": ("tab:green", "^"), "merged": ("tab:orange", "s"), "retired": ("tab:red", "x")}
+
+
+def to_svg(figure: Figure) -> str:
+    buffer = io.StringIO()
+    figure.tight_layout()
+    figure.savefig(buffer, format="svg")
+    text = buffer.getvalue()
+    return text[text.index("<svg") :]  # drop the XML prologue, the SVG is inlined in HTML
+
+
+def no_data(axes: Axes, what: str) -> None:
+    axes.text(0.5, 0.5, f"no {what} in this run", ha="center", va="center", transform=axes.transAxes)
+
+
+def cluster_sizes_figure(sizes: SizeSeries) -> str:
+    figure = Figure(figsize=(WIDTH, HEIGHT))
+    axes = figure.subplots()
+    if sizes.cluster_ids and len(sizes.seconds):
+        labels = [f"#{cluster}" for cluster in sizes.cluster_ids]
+        axes.stackplot(sizes.seconds, sizes.sizes.T, labels=labels, alpha=0.85)
+        axes.legend(loc="upper left", fontsize=7, ncol=2, title="largest clusters", title_fontsize=7)
+    else:
+        no_data(axes, "clusters")
+    axes.set_xlabel("seconds since start")
+    axes.set_ylabel("posts (decayed)")
+    axes.set_title("Cluster sizes over time")
+    return to_svg(figure)
+
+
+def lifecycle_figure(points: dict[str, tuple[np.ndarray, np.ndarray]], series: BatchSeries) -> str:
+    figure = Figure(figsize=(WIDTH, HEIGHT))
+    axes = figure.subplots()
+    any_events = False
+    for kind, (seconds, cluster_ids) in points.items():
+        if len(seconds):
+            any_events = True
+            color, marker = EVENT_STYLE[kind]
+            axes.scatter(seconds, cluster_ids, c=color, marker=marker, s=22, label=f"{kind} ({len(seconds)})")
+    if any_events:
+        axes.legend(loc="upper left", fontsize=8)
+    else:
+        no_data(axes, "cluster events")
+    axes.set_xlabel("seconds since start")
+    axes.set_ylabel("cluster id")
+    axes.set_title("Clusters created, merged and retired")
+    return to_svg(figure)
+
+
+def reconstruction_figure(series: BatchSeries) -> str:
+    figure = Figure(figsize=(WIDTH, HEIGHT))
+    axes = figure.subplots()
+    known = ~np.isnan(series.reconstruction_error)
+    if known.any():
+        axes.plot(series.seconds[known], series.reconstruction_error[known], color="tab:blue", lw=1.2)
+    else:
+        no_data(axes, "reconstruction errors")
+    for number, at in enumerate(series.retrain_seconds):
+        axes.axvline(
+            at, color="tab:purple", ls="--", lw=1, label="retrained model swapped in" if number == 0 else None
+        )
+    for number, at in enumerate(series.drift_seconds):
+        axes.axvline(at, color="tab:red", ls=":", lw=1.2, label="drift detected" if number == 0 else None)
+    if len(series.retrain_seconds) or len(series.drift_seconds):
+        axes.legend(loc="upper right", fontsize=8)
+    axes.set_xlabel("seconds since start")
+    axes.set_ylabel("mean reconstruction error")
+    axes.set_title("Autoencoder reconstruction error, retrains and drift")
+    return to_svg(figure)
+
+
+def speed_figure(series: BatchSeries) -> str:
+    figure = Figure(figsize=(WIDTH, HEIGHT))
+    rate_axes, latency_axes = figure.subplots(1, 2)
+    ends, rates = throughput(series.seconds, series.labelled)
+    if len(ends):
+        rate_axes.step(ends, rates, where="post", color="tab:green")
+    else:
+        no_data(rate_axes, "batches")
+    rate_axes.set_xlabel("seconds since start")
+    rate_axes.set_ylabel("posts labelled per second")
+    rate_axes.set_title("Throughput (5 s windows)")
+    known = ~np.isnan(series.latency_p95)
+    if known.any():
+        latency_axes.plot(series.seconds[known], series.latency_p50[known], label="median", color="tab:blue")
+        latency_axes.plot(
+            series.seconds[known], series.latency_p95[known], label="95th percentile", color="tab:red"
+        )
+        latency_axes.legend(loc="upper right", fontsize=8)
+    else:
+        no_data(latency_axes, "latencies")
+    latency_axes.set_xlabel("seconds since start")
+    latency_axes.set_ylabel("seconds")
+    latency_axes.set_title("End-to-end latency per batch")
+    return to_svg(figure)
