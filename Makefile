@@ -3,7 +3,12 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: help setup test lint bench clean
+.PHONY: help setup demo test lint bench clean
+
+# make demo DEMO_PORT=9192 DEMO_ARGS="--rate 300 --limit 5000": another broker port, a shorter replay
+DEMO_PORT ?= 9092
+DEMO_CONTROLLER_PORT ?=
+DEMO_ARGS ?=
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -15,6 +20,11 @@ $(BIN)/streamclust: pyproject.toml
 	@touch $@
 
 setup: $(BIN)/streamclust ## create .venv and install streamclust with its dev tools
+
+demo: setup ## replay Banking77 through a local Kafka with a live view; writes out/demo/report.html
+	$(BIN)/streamclust broker start --port $(DEMO_PORT) $(if $(DEMO_CONTROLLER_PORT),--controller-port $(DEMO_CONTROLLER_PORT))
+	@status=0; $(BIN)/streamclust demo --bootstrap 127.0.0.1:$(DEMO_PORT) $(DEMO_ARGS) || status=$$?; \
+	$(BIN)/streamclust broker stop --port $(DEMO_PORT); exit $$status
 
 test: setup ## run the whole test suite (starts the local Kafka broker itself)
 	$(BIN)/pytest
