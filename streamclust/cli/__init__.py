@@ -13,12 +13,18 @@ from streamclust.errors import StreamclustError
 
 # name -> (module, one-line help). Keep in the order a newcomer meets them.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": (
+        "streamclust.cli.demo",
+        "replay Banking77 through Kafka with a live view, then write an HTML report",
+    ),
     "cluster": ("streamclust.cli.cluster", "cluster a JSONL or CSV file (or stdin) without any broker"),
     "eval": ("streamclust.cli.evaluate", "score online clustering on a labelled dataset against baselines"),
     "bench": ("streamclust.cli.bench", "measure throughput and memory (core engine, Kafka end to end)"),
     "run": ("streamclust.cli.run", "the Kafka worker: label every post of the input topic exactly once"),
     "produce": ("streamclust.cli.produce", "replay a JSONL or CSV file into the input topic at a given rate"),
     "tail": ("streamclust.cli.tail", "print committed labels, events, catalog entries or dead letters"),
+    "inspect": ("streamclust.cli.inspect", "print the clusters from the catalog topic; --cluster ID for one"),
+    "report": ("streamclust.cli.report", "write the HTML report of a run from its timeline"),
     "broker": ("streamclust.cli.broker", "start, stop or check the local Apache Kafka broker"),
 }
 
