@@ -121,6 +121,7 @@ def build_report(timeline: Timeline, known: KnownPosts | None = None, title: str
             ),
         ],
         clusters=cluster_rows(timeline, known),
+        total_clusters=len(timeline.catalogs[-1][1]) if timeline.catalogs else 0,
         scores=harness_scores(timeline, known) if known and known.labels else [],
     )
     return render_page(page)

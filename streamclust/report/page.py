@@ -35,6 +35,7 @@ class ReportPage:
     facts: list[str]
     figures: list[tuple[str, str]]  # (caption, inline SVG)
     clusters: list[ClusterRow]
+    total_clusters: int  # in the catalog; the table may show only the largest
     scores: list[tuple[str, Scores]]  # (row name, scores) when true labels are known
 
 
@@ -67,7 +68,7 @@ def scores_html(scores: Sequence[tuple[str, Scores]]) -> str:
     )
 
 
-def clusters_html(clusters: Sequence[ClusterRow]) -> str:
+def clusters_html(clusters: Sequence[ClusterRow], total: int) -> str:
     rows = []
     for row in clusters:
         examples = "".join(f"<li>{escape(text)}</li>" for text in row.examples)
@@ -78,7 +79,7 @@ def clusters_html(clusters: Sequence[ClusterRow]) -> str:
             f"<td><ul class='examples'>{examples}</ul></td></tr>"
         )
     return (
-        f"<h2>Clusters ({len(clusters)})</h2>"
+        f"<h2>Clusters ({len(clusters)} of {total}, active and largest first)</h2>"
         "<table><tr><th>id</th><th>status</th><th>size</th><th>keywords</th><th>recent example posts</th></tr>"
         f"{''.join(rows)}</table>"
     )
@@ -93,6 +94,6 @@ def render_page(page: ReportPage) -> str:
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         f"<title>{escape(page.title)}</title><style>{STYLE}</style></head><body>"
         f"<h1>{escape(page.title)}</h1><p class='facts'>{facts}</p>"
-        f"{scores_html(page.scores)}{figures}{clusters_html(page.clusters)}"
+        f"{scores_html(page.scores)}{figures}{clusters_html(page.clusters, page.total_clusters)}"
         "</body></html>\n"
     )
