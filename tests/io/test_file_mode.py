@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -118,3 +120,15 @@ def test_a_missing_input_file_says_what_to_pass(
     code = main(["cluster", str(tmp_path / "nope.jsonl"), "--config", str(config), "--quiet"])
     assert code == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_csv_piped_through_standard_input(tmp_path: Path, config: Path) -> None:
+    rows = "id,text\n" + "".join(f"{post['id']},{post['text']}\n" for post in synthetic_posts(150))
+    labels = tmp_path / "labels.jsonl"
+    command = [sys.executable, "-m", "streamclust", "cluster", "-", "--format", "csv"]
+    command += ["--config", str(config), "--labels", str(labels), "--quiet"]
+
+    outcome = subprocess.run(command, input=rows, capture_output=True, text=True, timeout=300)
+
+    assert outcome.returncode == 0, outcome.stderr
+    assert [row["post_id"] for row in read_jsonl(labels)] == [post["id"] for post in synthetic_posts(150)]
