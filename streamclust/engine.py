@@ -132,10 +132,11 @@ class Engine:
         self.ended: dict[int, CatalogEntry] = {}
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Engine:
+    def from_settings(cls, settings: Settings, featurizer: Featurizer | None = None) -> Engine:
+        """The engine the settings describe; ``featurizer`` reuses one already built from the same settings."""
         set_compute_threads(settings.threads)
         return cls(
-            build_featurizer(settings.featurize, seed=settings.seed),
+            featurizer or build_featurizer(settings.featurize, seed=settings.seed),
             encoder=settings.encoder,
             cluster=settings.cluster,
             novelty=settings.novelty,

@@ -26,6 +26,7 @@ from streamclust.encode.autoencoder import Encoder, TextAutoencoder
 from streamclust.encode.retrain import RetrainJob
 from streamclust.engine import Engine
 from streamclust.errors import CheckpointError
+from streamclust.featurize import Featurizer
 from streamclust.schema import CatalogEntry
 from streamclust.state.model_state import FORMAT_VERSION, ModelState
 from streamclust.state.portable import join_arrays, split_arrays
@@ -84,9 +85,13 @@ def capture(engine: Engine) -> ModelState:
     )
 
 
-def restore(state: ModelState, settings: Settings) -> Engine:
-    """An engine built from ``settings`` that continues from ``state``; CheckpointError if it does not fit."""
-    engine = Engine.from_settings(settings)
+def restore(state: ModelState, settings: Settings, *, featurizer: Featurizer | None = None) -> Engine:
+    """An engine built from ``settings`` that continues from ``state``; CheckpointError if it does not fit.
+
+    ``featurizer``: the featurizer of an engine this one replaces (for example when following newer
+    checkpoints), so a static model is not loaded again; its statistics are overwritten by the checkpoint's.
+    """
+    engine = Engine.from_settings(settings, featurizer)
     load_state(engine, state)
     return engine
 

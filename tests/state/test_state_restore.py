@@ -107,3 +107,16 @@ def test_assign_before_warm_up_says_what_to_do() -> None:
     engine = Engine.from_settings(small_settings())
     with pytest.raises(ModelError, match="is_warm"):
         engine.assign(PROBE[:5])
+
+
+def test_a_follower_can_restore_newer_checkpoints_reusing_its_featurizer() -> None:
+    settings = small_settings()
+    trainer = Engine.from_settings(settings)
+    run(trainer, STREAM[:400])
+    follower = restore(capture(trainer), settings)
+    run(trainer, STREAM[400:900])
+    newer = capture(trainer)
+    followed = restore(newer, settings, featurizer=follower.featurizer)
+    assert followed.featurizer is follower.featurizer
+    assert followed.model_version == trainer.model_version == newer.model_version
+    assert assigned(followed, PROBE) == assigned(trainer, PROBE)
