@@ -4,6 +4,8 @@ checkpoint whatever compaction, aborted writes or a shrinking checkpoint left in
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streamclust.state.model_state import FORMAT_VERSION, ModelState
 from streamclust.state.records import StateAssembler, state_records
@@ -94,3 +96,31 @@ def test_a_checkpoint_is_kept_in_memory_only_until_a_newer_one_is_complete() -> 
             assembler.add(key, value)
     seen = assembler.namespaces["main"]
     assert len(seen.manifests) == 1 and len(seen.chunks) == 1
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    writes=st.lists(st.tuples(st.booleans(), st.integers(1, 6)), min_size=1, max_size=5),
+    compact=st.booleans(),
+    unread=st.integers(0, 4),
+)
+def test_the_newest_complete_committed_checkpoint_is_read_whatever_the_log_holds(
+    writes: list[tuple[bool, int]], compact: bool, unread: int
+) -> None:
+    """Checkpoints of any size are written in turn; aborted ones never reach a read_committed reader,
+    compaction may have run, and the reader may not have read the last few records yet: the newest checkpoint
+    all of whose records it has read is returned."""
+    log: list[tuple[bytes, bytes]] = []
+    written: dict[int, list[tuple[bytes, bytes]]] = {}
+    for number, (commits, kilobytes) in enumerate(writes):
+        position = 100 * (number + 1)
+        records = state_records(checkpoint(position, size=kilobytes * 1_000), "main", chunk_bytes=1_024)
+        if commits:
+            log.extend(records)
+            written[position] = records
+    if compact:
+        log = compacted(log)
+    read_so_far = log[: len(log) - unread]
+    complete = [position for position, records in written.items() if all(r in read_so_far for r in records)]
+    state = read(read_so_far)
+    assert (state.position if state is not None else None) == (max(complete) if complete else None)
