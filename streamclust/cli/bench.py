@@ -1,4 +1,4 @@
-"""``streamclust bench core|kafka``: benchmarks that print their numbers and write them to a JSON file."""
+"""``streamclust bench core|kafka|state``: benchmarks that print their numbers and write them to a JSON file."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import importlib
 BENCHMARKS: dict[str, tuple[str, str]] = {
     "core": ("streamclust.cli.bench_core", "the in-process engine: posts/s and peak memory"),
     "kafka": ("streamclust.cli.bench_kafka", "end to end through a real Kafka broker with transactions"),
+    "state": ("streamclust.cli.bench_state", "checkpoint size and capture/encode/decode/restore times"),
 }
 
 
