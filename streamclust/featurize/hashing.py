@@ -120,9 +120,9 @@ class HashingFeaturizer:
     def idf(self, columns: np.ndarray) -> np.ndarray:
         return np.log((1.0 + self.documents) / (1.0 + self.document_frequency[columns])) + 1.0
 
-    def terms(self, texts: Sequence[str]) -> SparseRows:
+    def terms(self, texts: Sequence[str], learn: bool = True) -> SparseRows:
         """Only the hashed unigram counts (``FeatureBatch.terms``), for featurizers that need no TF-IDF."""
-        hashes, lengths = self.hash_texts(texts)
+        hashes, lengths = self.hash_texts(texts, learn=learn)
         rows = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
         return count_pairs(rows, hashes % self.sparse_columns, len(texts), self.sparse_columns)
 

@@ -32,7 +32,8 @@ class StaticFeaturizer:
         self.dense_columns = embedder.dims
 
     def transform(self, texts: Sequence[str], learn: bool = True) -> FeatureBatch:
-        terms = self.lexical.terms(texts)  # keywords need the unigram counts only, not the TF-IDF
+        # keywords need the unigram counts only, not the TF-IDF
+        terms = self.lexical.terms(texts, learn=learn)
         return FeatureBatch(terms=terms, dense=self.embedder.embed(texts).astype(np.float32))
 
     def term(self, column: int) -> str | None:

@@ -108,6 +108,26 @@ def test_learn_false_leaves_the_statistics_alone(make_featurizer: Callable[[], F
     np.testing.assert_array_equal(rows(featurizer.transform(LATER, learn=False)), before)
 
 
+def test_learn_false_changes_nothing_a_checkpoint_would_hold(
+    make_featurizer: Callable[[], Featurizer],
+) -> None:
+    featurizer = make_featurizer()
+    featurizer.transform(POSTS)
+    before = copy.deepcopy(featurizer.snapshot())
+    featurizer.transform(["words never seen before", *LATER], learn=False)
+    assert same_snapshot(featurizer.snapshot(), before)
+    featurizer.transform(["words never seen before"])
+    assert not same_snapshot(featurizer.snapshot(), before)
+
+
+def same_snapshot(left: object, right: object) -> bool:
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(same_snapshot(left[k], right[k]) for k in left)
+    if isinstance(left, np.ndarray) or isinstance(right, np.ndarray):
+        return bool(np.array_equal(left, right))  # type: ignore[arg-type]
+    return left == right
+
+
 def test_keyword_terms_are_raw_unigram_counts(make_featurizer: Callable[[], Featurizer]) -> None:
     featurizer = make_featurizer()
     terms = featurizer.transform(["card card declined"]).terms
