@@ -47,6 +47,10 @@ COVERED_BY = {
     ".venv/bin/streamclust inspect --config configs/default.yaml --cluster 12": (
         "tests/kafka/test_inspect.py::test_inspect_lists_the_catalog_and_one_cluster_with_its_recent_posts"
     ),
+    ".venv/bin/streamclust inspect --state-dir state/ --config configs/default.yaml --cluster 12 "
+    "--labels out/labels.jsonl --posts posts.jsonl": (
+        "tests/io/test_inspect_state_dir.py::test_inspect_reads_the_clusters_of_a_state_directory"
+    ),
     ".venv/bin/streamclust report --timeline out/demo/timeline.jsonl --posts examples/data/banking77.jsonl.gz "
     "--out out/demo/report.html": (
         "tests/report/test_report.py::test_report_has_plots_clusters_with_examples_and_the_harness_scores"

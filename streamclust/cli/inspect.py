@@ -1,5 +1,5 @@
-"""``streamclust inspect``: the clusters as the catalog topic holds them; ``--cluster ID`` for one cluster's
-keywords, size history and recent posts."""
+"""``streamclust inspect``: the clusters as the catalog topic (or a file-mode state directory) holds them;
+``--cluster ID`` for one cluster's keywords, size history and recent posts."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ from typing import Any
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, help="a YAML preset for kafka.* (bootstrap, topic names)")
+    parser.add_argument("--config", type=Path, help="the worker's (or file-mode run's) YAML preset")
+    parser.add_argument(
+        "--state-dir", type=Path, help="read a file-mode state directory's checkpoints instead of Kafka"
+    )
+    parser.add_argument(
+        "--labels", type=Path, help="with --state-dir: the run's labels file (for recent posts)"
+    )
+    parser.add_argument("--posts", type=Path, help="with --state-dir: the run's posts file (for their texts)")
     parser.add_argument("--bootstrap", help="override kafka.bootstrap_servers")
     parser.add_argument("--catalog-topic", help="override kafka.catalog_topic")
     parser.add_argument("--labels-topic", help="override kafka.labels_topic (for --cluster's recent posts)")
@@ -49,18 +56,29 @@ def run(args: argparse.Namespace) -> int:
             overrides[key] = getattr(args, option)
     kafka = settings.kafka.model_copy(update=overrides)
     console = Console()
-    history = read_catalog(kafka)
+    if args.state_dir is not None:
+        from streamclust.io.state_catalog import checkpoint_catalogs
+
+        history = checkpoint_catalogs(args.state_dir, settings)
+        source = str(args.state_dir)
+    else:
+        history = read_catalog(kafka)
+        source = kafka.catalog_topic
     if args.cluster is None:
-        print_catalog(console, history, show_all=args.all, top=args.top, topic=kafka.catalog_topic)
+        print_catalog(console, history, show_all=args.all, top=args.top, topic=source)
         return 0
     if args.cluster not in history:
         known = ", ".join(str(cluster) for cluster in sorted(history)[:20]) or "none yet"
         print(
-            f"streamclust inspect: cluster {args.cluster} is not in {kafka.catalog_topic} (clusters: {known})",
+            f"streamclust inspect: cluster {args.cluster} is not in {source} (clusters: {known})",
             file=sys.stderr,
         )
         return 1
-    print_cluster(console, args, kafka, settings.input, history[args.cluster])
+    print_cluster(console, history[args.cluster])
+    if args.state_dir is not None:
+        print_file_posts(console, args)
+    else:
+        print_kafka_posts(console, args, kafka, settings.input)
     return 0
 
 
@@ -90,12 +108,8 @@ def print_catalog(
         console.print(f"... and {len(shown) - top} more (--top N)")
 
 
-def print_cluster(
-    console: Any, args: argparse.Namespace, kafka: Any, input_fields: Any, entries: list[Any]
-) -> None:
+def print_cluster(console: Any, entries: list[Any]) -> None:
     from rich.table import Table
-
-    from streamclust.io.kafka.catalog import recent_posts
 
     entry = entries[-1]
     console.print(f"[bold]cluster {entry.cluster_id}[/] ({entry.status}, model v{entry.model_version})")
@@ -103,17 +117,24 @@ def print_cluster(
     console.print(f"created {when(entry.created_at)} UTC, last seen {when(entry.last_seen_at)} UTC")
     if entry.merged_into is not None:
         console.print(f"merged into cluster {entry.merged_into}")
-    sizes = Table(title="size history (catalog entries still in the topic)")
+    sizes = Table(title="size history")
     sizes.add_column("at (UTC)")
     sizes.add_column("size", justify="right")
     sizes.add_column("status")
     for old in entries[-20:]:
         sizes.add_row(when(old.last_seen_at), f"{old.size:,.0f}", old.status)
     console.print(sizes)
+
+
+def print_kafka_posts(console: Any, args: argparse.Namespace, kafka: Any, input_fields: Any) -> None:
+    from rich.table import Table
+
+    from streamclust.io.kafka.catalog import recent_posts
+
     posts = recent_posts(
         kafka,
         input_fields,
-        entry.cluster_id,
+        args.cluster,
         count=args.examples,
         scan=args.scan,
         progress=lambda message: console.print(f"[dim]{message}[/]"),
@@ -126,4 +147,23 @@ def print_cluster(
         examples.add_row(
             post.post_id, f"{post.similarity:.2f}", post.text if post.text is not None else "(not found)"
         )
+    console.print(examples)
+
+
+def print_file_posts(console: Any, args: argparse.Namespace) -> None:
+    from rich.table import Table
+
+    from streamclust.io.state_catalog import recent_labelled_ids
+    from streamclust.report import read_known_posts
+
+    if args.labels is None:
+        console.print("[dim]recent posts: pass the run's --labels file (and --posts for their texts)[/]")
+        return
+    post_ids = recent_labelled_ids(args.labels, args.cluster, args.examples)
+    texts = read_known_posts(args.posts).texts if args.posts is not None else {}
+    examples = Table(title=f"recent posts ({len(post_ids)})")
+    examples.add_column("post id")
+    examples.add_column("text")
+    for post_id in post_ids:
+        examples.add_row(post_id, texts.get(post_id, "(pass --posts for the text)"))
     console.print(examples)
