@@ -24,10 +24,17 @@ class Section(BaseModel):
 class InputSettings(Section):
     """Where the fields of a post are in the user's JSON (dotted paths such as ``payload.body``)."""
 
-    id_field: str = "id"
-    text_field: str = "text"
-    timestamp_field: str = "timestamp"
-    source_field: str = "source"
+    id_field: str = Field(
+        default="id", description="the post id's field (a dotted path in JSON, a column in CSV)"
+    )
+    text_field: str = Field(default="text", description="the field holding the text to cluster")
+    timestamp_field: str = Field(
+        default="timestamp",
+        description="the post's time, optional (unix seconds or milliseconds, or ISO 8601)",
+    )
+    source_field: str = Field(
+        default="source", description="where the post came from, optional (kept with the post)"
+    )
     max_text_chars: int = Field(default=20_000, gt=0, description="longer texts are rejected as too large")
 
 
@@ -38,9 +45,12 @@ class FeaturizeSettings(Section):
     ``static``, which clusters better (docs/quality.md).
     """
 
-    kind: Literal["hashing", "static", "hybrid"] = "hashing"
+    kind: Literal["hashing", "static", "hybrid"] = Field(
+        default="hashing",
+        description="'hashing' (lexical, no model, fastest), 'static' (distilled MiniLM embeddings) or 'hybrid'",
+    )
     n_features: int = Field(default=2**15, ge=256, le=2**22, description="hashed feature buckets")
-    ngram_max: int = Field(default=2, ge=1, le=3)
+    ngram_max: int = Field(default=2, ge=1, le=3, description="longest word n-gram of the lexical features")
     idf_half_life_posts: int = Field(
         default=50_000, gt=0, description="document frequencies halve this often"
     )
@@ -48,27 +58,40 @@ class FeaturizeSettings(Section):
         default="minilm-distilled",
         description="a model2vec model folder, or 'minilm-distilled' to distill the packaged MiniLM once",
     )
-    static_dims: int = Field(default=256, ge=16, le=768)
-    hybrid_lexical_weight: float = Field(default=0.5, ge=0.0, le=1.0)
+    static_dims: int = Field(default=256, ge=16, le=768, description="dimensions of the static embeddings")
+    hybrid_lexical_weight: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="share of the lexical part in hybrid features"
+    )
     cache_dir: Path | None = Field(default=None, description="defaults to ~/.cache/streamclust")
 
 
 class EncoderSettings(Section):
     """The autoencoder, its reservoir and when it is retrained."""
 
-    latent_dim: int = Field(default=64, ge=2, le=1024)
-    hidden_dim: int = Field(default=256, ge=4, le=4096)
-    warmup_posts: int = Field(default=2000, ge=10)
-    reservoir_size: int = Field(default=10_000, ge=100)
+    latent_dim: int = Field(
+        default=64,
+        ge=2,
+        le=1024,
+        description="size of the autoencoder's embedding, in which posts are clustered",
+    )
+    hidden_dim: int = Field(default=256, ge=4, le=4096, description="width of the autoencoder's hidden layer")
+    warmup_posts: int = Field(
+        default=2000,
+        ge=10,
+        description="posts held back until the first model is trained (they are labelled then)",
+    )
+    reservoir_size: int = Field(
+        default=10_000, ge=100, description="posts kept to retrain on (a recency-biased sample of the stream)"
+    )
     recency_bias: float = Field(
         default=0.2, ge=0.0, le=1.0, description="0 = uniform reservoir, 1 = newest only"
     )
-    epochs: int = Field(default=20, ge=1, le=1000)
+    epochs: int = Field(default=20, ge=1, le=1000, description="epochs of the first training")
     retrain_epochs: int = Field(
         default=4, ge=1, le=1000, description="epochs of a retrain (it continues from the current weights)"
     )
-    batch_size: int = Field(default=256, ge=8)
-    learning_rate: float = Field(default=3e-3, gt=0)
+    batch_size: int = Field(default=256, ge=8, description="training mini-batch size")
+    learning_rate: float = Field(default=3e-3, gt=0, description="Adam's learning rate")
     retrain_every_posts: int = Field(default=50_000, ge=0, description="0 turns periodic retraining off")
     retrain_every_seconds: float = Field(default=0.0, ge=0, description="0 turns timed retraining off")
     swap_after_posts: int = Field(
@@ -81,15 +104,26 @@ class EncoderSettings(Section):
         description="'when_ready': at the first batch after training finished (never stalls the stream); "
         "'at_position': exactly swap_after_posts posts later, waiting for training if needed (reproducible runs)",
     )
-    drift_detector: Literal["adwin", "page_hinkley", "off"] = "adwin"
-    drift_delta: float = Field(default=0.002, gt=0, lt=1)
+    drift_detector: Literal["adwin", "page_hinkley", "off"] = Field(
+        default="adwin",
+        description="watches the reconstruction error; a detected drift starts a retrain ('off': never)",
+    )
+    drift_delta: float = Field(
+        default=0.002,
+        gt=0,
+        lt=1,
+        description="the drift detector's delta (ADWIN: confidence; Page-Hinkley: tolerated change)",
+    )
     background: bool = Field(default=True, description="train in a background thread")
 
 
 class ClusterSettings(Section):
     """Assignment and centroid updates."""
 
-    index: Literal["auto", "flat", "hnsw", "ivf"] = "auto"
+    index: Literal["auto", "flat", "hnsw", "ivf"] = Field(
+        default="auto",
+        description="FAISS index of the centroids; 'auto' is exact (flat) up to flat_max_clusters, then HNSW",
+    )
     flat_max_clusters: int = Field(default=512, ge=1, description="'auto' switches to HNSW above this")
     half_life_posts: int = Field(
         default=2_000, ge=1, description="sets the floor of a centroid's learning rate"
@@ -106,15 +140,19 @@ class ClusterSettings(Section):
 class NoveltySettings(Section):
     """Outlier buffer and the density search that turns dense groups of outliers into new clusters."""
 
-    buffer_size: int = Field(default=3_000, ge=10)
-    min_cluster_size: int = Field(default=5, ge=2)
+    buffer_size: int = Field(
+        default=3_000, ge=10, description="outliers (and fringe members) kept for the search for new clusters"
+    )
+    min_cluster_size: int = Field(default=5, ge=2, description="buffered posts needed to found a new cluster")
     min_neighbors: int = Field(default=3, ge=1, description="neighbours that make a core point")
     neighbor_similarity: float | Literal["auto"] = Field(
         default="auto",
         description="similarity that makes two buffered posts neighbours; 'auto' takes a quantile of the "
         "similarity of each recent post to its min_neighbors-th nearest neighbour (a k-distance estimate)",
     )
-    auto_neighbor_quantile: float = Field(default=0.5, gt=0, lt=1)
+    auto_neighbor_quantile: float = Field(
+        default=0.5, gt=0, lt=1, description="the quantile that 'auto' takes of the k-distance similarities"
+    )
     auto_neighbor_max: float = Field(
         default=0.9,
         ge=-1,
@@ -130,8 +168,12 @@ class NoveltySettings(Section):
             )
         return self
 
-    outlier_ttl_posts: int = Field(default=30_000, ge=1)
-    search_every_posts: int = Field(default=100, ge=1)
+    outlier_ttl_posts: int = Field(
+        default=30_000, ge=1, description="a buffered post is dropped after this many posts"
+    )
+    search_every_posts: int = Field(
+        default=100, ge=1, description="posts between two searches of the buffer for dense groups"
+    )
     candidate_k: float | None = Field(
         default=1.0,
         gt=0,
@@ -140,35 +182,67 @@ class NoveltySettings(Section):
 
 
 class LifecycleSettings(Section):
-    merge_similarity: float = Field(default=0.92, ge=-1, le=1)
+    merge_similarity: float = Field(
+        default=0.92, ge=-1, le=1, description="clusters whose centroids are at least this similar are merged"
+    )
     retire_after_posts: int = Field(default=200_000, ge=1, description="retire clusters unseen this long")
-    max_clusters: int = Field(default=2_000, ge=1)
-    keywords_top_k: int = Field(default=8, ge=1, le=50)
+    max_clusters: int = Field(
+        default=2_000, ge=1, description="the smallest clusters beyond this many are retired"
+    )
+    keywords_top_k: int = Field(default=8, ge=1, le=50, description="keywords kept per cluster")
 
 
 class KafkaSettings(Section):
-    bootstrap_servers: str = "127.0.0.1:9092"
-    input_topic: str = "posts"
-    labels_topic: str = "post-labels"
-    events_topic: str = "cluster-events"
-    catalog_topic: str = "cluster-catalog"
-    deadletter_topic: str = "posts-deadletter"
-    state_topic: str = "streamclust-state"
-    group_id: str = "streamclust"
+    bootstrap_servers: str = Field(
+        default="127.0.0.1:9092", description="host:port of one or more brokers, comma-separated"
+    )
+    input_topic: str = Field(default="posts", description="the posts to cluster (JSON objects)")
+    labels_topic: str = Field(
+        default="post-labels", description="one label record per post, keyed by post id"
+    )
+    events_topic: str = Field(
+        default="cluster-events",
+        description="cluster events (created, updated, merged, retired), keyed by cluster id",
+    )
+    catalog_topic: str = Field(
+        default="cluster-catalog",
+        description="the latest entry of every cluster (compacted), keyed by cluster id",
+    )
+    deadletter_topic: str = Field(
+        default="posts-deadletter",
+        description="records that could not be read, with the reason and the original bytes",
+    )
+    state_topic: str = Field(
+        default="streamclust-state", description="the Kafka worker's model checkpoints (compacted)"
+    )
+    group_id: str = Field(default="streamclust", description="consumer group of the workers")
     transactional_id: str = Field(default="streamclust-worker", description="unique per worker instance")
-    batch_size: int = Field(default=500, ge=1)
-    max_wait_ms: int = Field(default=500, ge=1)
-    create_topics: bool = True
-    topic_partitions: int = Field(default=3, ge=1)
-    replication_factor: int = Field(default=1, ge=1)
-    auto_offset_reset: Literal["earliest", "latest"] = "earliest"
-    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
-    sasl_username: str | None = None
-    sasl_password: SecretStr | None = None
-    ssl_cafile: Path | None = None
-    ssl_certfile: Path | None = None
-    ssl_keyfile: Path | None = None
+    batch_size: int = Field(default=500, ge=1, description="records read per batch (one transaction each)")
+    max_wait_ms: int = Field(default=500, ge=1, description="longest wait for a batch to fill")
+    create_topics: bool = Field(
+        default=True,
+        description="create missing topics at start (false: stop and list the commands to create them)",
+    )
+    topic_partitions: int = Field(default=3, ge=1, description="partitions of the topics streamclust creates")
+    replication_factor: int = Field(default=1, ge=1, description="replicas of the topics streamclust creates")
+    auto_offset_reset: Literal["earliest", "latest"] = Field(
+        default="earliest", description="where a new consumer group starts reading the input"
+    )
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="how to connect to the brokers"
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        default=None, description="SASL mechanism, for the SASL protocols"
+    )
+    sasl_username: str | None = Field(default=None, description="SASL user name")
+    sasl_password: SecretStr | None = Field(
+        default=None, description="SASL password; give it as STREAMCLUST_KAFKA__SASL_PASSWORD, not in a file"
+    )
+    ssl_cafile: Path | None = Field(
+        default=None, description="CA certificate (PEM) that signed the brokers' certificates"
+    )
+    ssl_certfile: Path | None = Field(default=None, description="client certificate (PEM), for mutual TLS")
+    ssl_keyfile: Path | None = Field(default=None, description="the client certificate's private key (PEM)")
 
     @model_validator(mode="after")
     def _sasl_needs_credentials(self) -> KafkaSettings:
@@ -199,14 +273,18 @@ class StateSettings(Section):
 
 
 class HttpSettings(Section):
-    enabled: bool = True
-    host: str = "127.0.0.1"
-    port: int = Field(default=9464, ge=0, le=65535)
+    enabled: bool = Field(default=True, description="serve /metrics, /healthz, /readyz and /clusters")
+    host: str = Field(default="127.0.0.1", description="address to listen on")
+    port: int = Field(default=9464, ge=0, le=65535, description="port to listen on")
 
 
 class LoggingSettings(Section):
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"
-    format: Literal["json", "text"] = "json"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="WARNING", description="log level (logs go to standard error)"
+    )
+    format: Literal["json", "text"] = Field(
+        default="json", description="'json' for log collectors, 'text' for people"
+    )
 
 
 class Settings(BaseSettings):
@@ -216,7 +294,9 @@ class Settings(BaseSettings):
         env_prefix="STREAMCLUST_", env_nested_delimiter="__", frozen=True, extra="forbid"
     )
 
-    seed: int = 0
+    seed: int = Field(
+        default=0, description="seed of every random choice (reservoir, training, stream orders)"
+    )
     threads: int = Field(
         default=1,
         ge=1,
