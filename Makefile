@@ -22,9 +22,8 @@ $(BIN)/streamclust: pyproject.toml
 setup: $(BIN)/streamclust ## create .venv and install streamclust with its dev tools
 
 demo: setup ## replay Banking77 through a local Kafka with a live view; writes out/demo/report.html
-	$(BIN)/streamclust broker start --port $(DEMO_PORT) $(if $(DEMO_CONTROLLER_PORT),--controller-port $(DEMO_CONTROLLER_PORT))
-	@status=0; $(BIN)/streamclust demo --bootstrap 127.0.0.1:$(DEMO_PORT) $(DEMO_ARGS) || status=$$?; \
-	$(BIN)/streamclust broker stop --port $(DEMO_PORT); exit $$status
+	@deploy/kafka/with-local-broker --port $(DEMO_PORT) $(if $(DEMO_CONTROLLER_PORT),--controller-port $(DEMO_CONTROLLER_PORT)) -- \
+	    $(BIN)/streamclust demo --bootstrap 127.0.0.1:$(DEMO_PORT) $(DEMO_ARGS)
 
 test: setup ## run the whole test suite (starts the local Kafka broker itself)
 	$(BIN)/pytest

@@ -72,4 +72,4 @@ def run(args: argparse.Namespace) -> int:
         f"timeline: {outcome.timeline}"
     )
     console.print(f"report: {outcome.report.resolve()}", soft_wrap=True)
-    return 0
+    return 130 if outcome.interrupted else 0

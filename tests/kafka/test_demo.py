@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -57,11 +59,8 @@ def processes_mentioning(text: str) -> list[str]:
     return found
 
 
-def test_make_demo_writes_the_report_and_leaves_nothing_running(tmp_path: Path) -> None:
-    port, controller_port = free_port(), free_port()
-    out = tmp_path / "demo"
-    demo_args = f"--limit {POSTS} --rate 400 --max-seconds 400 --out {out}"
-    command = [
+def make_demo(port: int, controller_port: int, demo_args: str) -> list[str]:
+    return [
         "make",
         "--no-print-directory",
         "demo",
@@ -69,6 +68,23 @@ def test_make_demo_writes_the_report_and_leaves_nothing_running(tmp_path: Path) 
         f"DEMO_CONTROLLER_PORT={controller_port}",
         f"DEMO_ARGS={demo_args}",
     ]
+
+
+def assert_nothing_left(port: int, controller_port: int, printed: str) -> None:
+    broker_pid = int(re.findall(r"running \(pid (\d+)\)", printed)[0])
+    assert not Path(f"/proc/{broker_pid}").exists()
+    assert not answers(port) and not answers(controller_port)
+    assert processes_mentioning(f"127.0.0.1:{port}") == []
+    status = subprocess.run(
+        [str(REPO / "deploy" / "kafka" / "local-broker"), "status", "--port", str(port)], capture_output=True
+    )
+    assert status.returncode != 0
+
+
+def test_make_demo_writes_the_report_and_leaves_nothing_running(tmp_path: Path) -> None:
+    port, controller_port = free_port(), free_port()
+    out = tmp_path / "demo"
+    command = make_demo(port, controller_port, f"--limit {POSTS} --rate 400 --max-seconds 400 --out {out}")
 
     outcome = subprocess.run(
         command, cwd=REPO, env=os.environ | QUICK_ENGINE, capture_output=True, text=True, timeout=840
@@ -82,13 +98,37 @@ def test_make_demo_writes_the_report_and_leaves_nothing_running(tmp_path: Path) 
     assert report.read_text(encoding="utf-8").count("<svg") == 4
     post_ids, _ = online_labels(read_timeline(out / "timeline.jsonl").batches)
     assert len(post_ids) == POSTS and len(set(post_ids)) == POSTS  # every post labelled exactly once
-    # the broker is stopped and nothing of the demo is left running
-    broker_pid = int(re.findall(r"running \(pid (\d+)\)", printed)[0])
-    assert not Path(f"/proc/{broker_pid}").exists()
-    assert not answers(port) and not answers(controller_port)
-    assert processes_mentioning(f"127.0.0.1:{port}") == []
-    status = subprocess.run(
-        [str(REPO / "deploy" / "kafka" / "local-broker"), "status", "--port", str(port)], capture_output=True
-    )
-    assert status.returncode != 0
+    assert_nothing_left(port, controller_port, printed)  # the broker is stopped, nothing of the demo runs
     assert json.loads((out / "timeline.jsonl").read_text().splitlines()[0])["posts"] == POSTS
+
+
+def test_ctrl_c_stops_the_demo_writes_the_report_so_far_and_stops_the_broker(tmp_path: Path) -> None:
+    port, controller_port = free_port(), free_port()
+    out = tmp_path / "demo"
+    command = make_demo(port, controller_port, f"--rate 100 --max-seconds 400 --out {out}")
+    log = tmp_path / "make.log"
+    with log.open("wb") as sink:
+        demo = subprocess.Popen(
+            command,
+            cwd=REPO,
+            env=os.environ | QUICK_ENGINE,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + 300
+            while "new topic #" not in log.read_text(errors="replace") and time.monotonic() < deadline:
+                assert demo.poll() is None, log.read_text(errors="replace")[-4000:]
+                time.sleep(0.5)
+            os.killpg(demo.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole foreground group
+            demo.wait(timeout=120)
+        finally:
+            if demo.poll() is None:
+                os.killpg(demo.pid, signal.SIGKILL)
+                demo.wait(timeout=30)
+
+    printed = log.read_text(errors="replace")
+    assert re.search(r"interrupted with [\d,]+ of 13,083 posts labelled", printed), printed[-4000:]
+    assert (out / "report.html").stat().st_size > 10_000
+    assert_nothing_left(port, controller_port, printed)

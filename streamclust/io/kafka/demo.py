@@ -40,6 +40,7 @@ class DemoPlan:
 
 @dataclass(frozen=True)
 class DemoOutcome:
+    interrupted: bool
     sent: int
     labelled: int
     seconds: float
@@ -139,10 +140,15 @@ def run_demo(
     producer = _Producer(records, settings.kafka, plan.rate)
     started = time.monotonic()
     producer.start()
+    interrupted = False
     try:
         with view:
             while time.monotonic() - started < plan.max_seconds:
-                worker.run_once()
+                try:
+                    worker.run_once()
+                except KeyboardInterrupt:
+                    interrupted = True  # Ctrl-C: stop, and report on what was labelled so far
+                    break
                 view.show_pending(len(worker.engine.pending_post_ids))
                 if producer.error is not None:
                     raise producer.error
@@ -154,15 +160,20 @@ def run_demo(
         worker.close()
         recorder.close()
     seconds = time.monotonic() - started
-    if worker.committed_posts < len(records):
+    if interrupted:
+        console.print(
+            f"[yellow]interrupted with {worker.committed_posts:,} of {len(records):,} posts labelled[/]"
+        )
+    elif worker.committed_posts < len(records):
         console.print(
             f"[yellow]stopped after {plan.max_seconds:g} s with {worker.committed_posts:,} of {len(records):,} "
-            "posts labelled; raise --max-seconds or --rate to see them all[/]"
+            "posts labelled; raise --max-seconds, or lower --rate if the worker falls behind[/]"
         )
     report = write_report(
         read_timeline(timeline_path), plan.out_dir / "report.html", read_known_posts(plan.posts_file)
     )
     return DemoOutcome(
+        interrupted=interrupted,
         sent=producer.sent,
         labelled=worker.committed_posts,
         seconds=seconds,
