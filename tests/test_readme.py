@@ -60,6 +60,9 @@ COVERED_BY = {
         "tests/evaluate/test_eval_cli.py::test_eval_prints_a_table_and_writes_every_figure"
     ),
     ".venv/bin/streamclust bench core": "tests/test_bench_cli.py::test_bench_core_writes_its_figures",
+    ".venv/bin/streamclust bench state": (
+        "tests/state/test_bench_state.py::test_bench_state_measures_a_checkpoint_and_checks_it_restores"
+    ),
 }
 
 

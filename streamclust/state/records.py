@@ -7,7 +7,8 @@ in one transaction; compaction then keeps the newest value of every key.
 
 ``StateAssembler`` is fed the topic's records in log order and returns the newest checkpoint whose manifest and
 chunks are all there: an older complete checkpoint survives a newer incomplete one, chunks that compaction
-dropped are not missed, and leftover chunks of an older, longer checkpoint are ignored.
+dropped are not missed, and leftover chunks of an older, longer checkpoint are ignored. It keeps the two newest
+complete checkpoints in memory (the older one in case the newer one is unreadable) and forgets the rest.
 
 >>> import numpy as np
 >>> from streamclust.state.model_state import ModelState
@@ -92,6 +93,7 @@ class NamespaceLog:
     chunks: dict[str, dict[int, bytes]] = field(default_factory=dict)  # checkpoint id -> index -> data
     first_seen: dict[str, int] = field(default_factory=dict)  # checkpoint id -> arrival number
     decoded: dict[str, ModelState] = field(default_factory=dict)
+    unreadable: dict[str, str] = field(default_factory=dict)  # checkpoint id -> why (warned about once)
 
     def complete(self, manifest: Manifest) -> bool:
         have = self.chunks.get(manifest.checkpoint_id, {})
@@ -139,7 +141,7 @@ class StateAssembler:
         seen.first_seen.setdefault(manifest.checkpoint_id, self.arrivals)
         seen.manifests.append(manifest)
         if seen.complete(manifest):
-            forget_older(seen, manifest)
+            forget_older(seen)
 
     def latest(self, namespace: str) -> ModelState | None:
         """The newest checkpoint of ``namespace`` with every chunk present and intact, or None.
@@ -152,25 +154,24 @@ class StateAssembler:
             return None
         failures: list[str] = []
         for manifest in reversed(seen.manifests):
+            checkpoint_id = manifest.checkpoint_id
             if not seen.complete(manifest):
                 continue
-            if manifest.checkpoint_id in seen.decoded:
-                return seen.decoded[manifest.checkpoint_id]
-            try:
-                state = assemble(manifest, seen.chunks[manifest.checkpoint_id])
-            except CheckpointError as error:
-                log.warning(
-                    "skipping an unreadable checkpoint on the state topic",
-                    extra={
-                        "namespace": namespace,
-                        "checkpoint_id": manifest.checkpoint_id,
-                        "error": str(error),
-                    },
-                )
-                failures.append(f"{manifest.checkpoint_id}: {error}")
-                continue
-            seen.decoded = {manifest.checkpoint_id: state}
-            return state
+            if checkpoint_id in seen.decoded:
+                return seen.decoded[checkpoint_id]
+            if checkpoint_id not in seen.unreadable:
+                try:
+                    state = assemble(manifest, seen.chunks[checkpoint_id])
+                except CheckpointError as error:
+                    seen.unreadable[checkpoint_id] = str(error)
+                    log.warning(
+                        "skipping an unreadable checkpoint on the state topic",
+                        extra={"namespace": namespace, "checkpoint_id": checkpoint_id, "error": str(error)},
+                    )
+                else:
+                    seen.decoded = {checkpoint_id: state}
+                    return state
+            failures.append(f"{checkpoint_id}: {seen.unreadable[checkpoint_id]}")
         if failures:
             raise CheckpointError(
                 f"no readable checkpoint for {namespace!r} on the state topic: " + " | ".join(failures)
@@ -187,9 +188,11 @@ def assemble(manifest: Manifest, chunks: dict[int, bytes]) -> ModelState:
     return decode_state(blob)
 
 
-def forget_older(seen: NamespaceLog, manifest: Manifest) -> None:
-    """Drop manifests and chunk data that came before a complete checkpoint (memory stays bounded)."""
-    start = seen.first_seen[manifest.checkpoint_id]
+def forget_older(seen: NamespaceLog) -> None:
+    """Drop what came before the second newest complete checkpoint: memory stays bounded, and the checkpoint
+    before the newest is still there should the newest turn out to be unreadable."""
+    complete = [manifest for manifest in seen.manifests if seen.complete(manifest)]
+    start = seen.first_seen[complete[-2 if len(complete) > 1 else -1].checkpoint_id]
     seen.manifests = [kept for kept in seen.manifests if seen.first_seen[kept.checkpoint_id] >= start]
     kept_ids = {kept.checkpoint_id for kept in seen.manifests}
     for checkpoint_id in list(seen.chunks):

@@ -3,10 +3,14 @@ checkpoint whatever compaction, aborted writes or a shrinking checkpoint left in
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from streamclust.errors import CheckpointError
 from streamclust.state.model_state import FORMAT_VERSION, ModelState
 from streamclust.state.records import StateAssembler, state_records
 
@@ -89,13 +93,35 @@ def test_namespaces_are_independent_and_foreign_records_ignored() -> None:
     assert assembler.latest("team-c") is None
 
 
-def test_a_checkpoint_is_kept_in_memory_only_until_a_newer_one_is_complete() -> None:
+def test_only_the_two_newest_complete_checkpoints_are_kept_in_memory() -> None:
     assembler = StateAssembler()
-    for position in (100, 200, 300):
+    for position in (100, 200, 300, 400):
         for key, value in state_records(checkpoint(position), "main", chunk_bytes=4_096):
             assembler.add(key, value)
     seen = assembler.namespaces["main"]
-    assert len(seen.manifests) == 1 and len(seen.chunks) == 1
+    assert [manifest.position for manifest in seen.manifests] == [300, 400] and len(seen.chunks) == 2
+
+
+def test_an_unreadable_newest_checkpoint_falls_back_to_the_one_before(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    older = state_records(checkpoint(100), "main", chunk_bytes=4_096)
+    newer = state_records(checkpoint(200), "main", chunk_bytes=4_096)
+    key, value = newer[1]
+    damaged = [*newer[:1], (key, value[:-1] + bytes([value[-1] ^ 0xFF])), *newer[2:]]
+    assembler = StateAssembler()
+    for record in older + damaged:
+        assembler.add(*record)
+    with caplog.at_level(logging.WARNING, logger="streamclust.state"):
+        first, again = assembler.latest("main"), assembler.latest("main")
+    assert first is not None and again is not None and first.position == again.position == 100
+    assert sum("unreadable checkpoint" in record.getMessage() for record in caplog.records) == 1
+    # with nothing to fall back on, the error says which checkpoint is broken and why
+    alone = StateAssembler()
+    for record in damaged:
+        alone.add(*record)
+    with pytest.raises(CheckpointError, match=r"200-.*corrupt"):
+        alone.latest("main")
 
 
 @settings(max_examples=30, deadline=None)

@@ -102,7 +102,11 @@ class StateFollower:
         for records in self.consumer.poll(timeout_ms=timeout_ms).values():
             for record in records:
                 self.assembler.add(record.key, record.value)
-        latest = self.assembler.latest(self.namespace)
+        try:
+            latest = self.assembler.latest(self.namespace)
+        except CheckpointError:
+            # unreadable checkpoints are warned about once; the caller keeps its model until a good one comes
+            return None
         if latest is None:
             return None
         if current_position is None:
