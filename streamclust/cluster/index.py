@@ -20,6 +20,7 @@ class CentroidIndex:
         self.kind = kind
         self.flat_max_clusters = flat_max_clusters
         self.index: faiss.Index | None = None
+        self.built_from = np.zeros((0, dim), dtype=np.float32)  # the centroids of the last build
         self.indexed = 0
         self.updates_since_build = 0
 
@@ -42,6 +43,7 @@ class CentroidIndex:
             index.hnsw.efSearch = 64
         index.add(centroids)
         self.index = index
+        self.built_from = np.array(centroids, dtype=np.float32)
         self.indexed = n
         self.updates_since_build = 0
 

@@ -5,10 +5,12 @@ What is kept: the encoder (weights, centring vector, version), featurizer statis
 term dictionary), the cluster table (ids, next id, centroids, counts, radii, times), keyword counts, the outlier
 buffer (with its neighbour counts and neighbour similarity), the reservoir (rows, counters, random generator),
 the drift detector (as the values fed since its last reset, fed again on restore), the retrain schedule, a
-finished retrain waiting for its swap point, and the engine's positions, reported sizes and ended clusters.
+finished retrain waiting for its swap point, and the engine's positions, reported sizes and ended clusters. An
+approximate (HNSW, IVF) centroid index is rebuilt from the centroids it was last built from; a flat one from the
+current centroids.
 
 A retrain still running when the state is captured is not kept: the restored engine starts it again at its
-first batch. The centroid index is rebuilt from the centroids. Only a warm engine can be captured.
+first batch. Only a warm engine can be captured.
 """
 
 from __future__ import annotations
@@ -181,17 +183,26 @@ def model_from(engine: Engine, weights: dict[str, torch.Tensor]) -> TextAutoenco
 
 
 def capture_table(engine: Engine, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The cluster table, and the centroids the (possibly approximate) index was last built from."""
     for name, values in engine.table.snapshot().items():
         if name in ARRAY_FIELDS:
             arrays[f"table/{name}"] = values
-    return {"next_id": engine.table.next_id}
+    arrays["index/built_from"] = engine.index.built_from.copy()
+    return {"next_id": engine.table.next_id, "index_updates_since_build": engine.index.updates_since_build}
 
 
 def restore_table(engine: Engine, table: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    """The cluster table; an approximate index is rebuilt from the same centroids as before, so it proposes the
+    same candidates until its next rebuild."""
     state: dict[str, Any] = {name: arrays[f"table/{name}"] for name in ARRAY_FIELDS}
     engine.table.restore(state | {"next_id": int(table["next_id"])})
     engine.table.centroids = engine.table.centroids.astype(np.float32)
-    engine.index.refresh(engine.table.centroids, structure_changed=True)
+    built_from = arrays["index/built_from"]
+    if len(built_from) == len(engine.table) and engine.index.approximate(len(built_from)):
+        engine.index.build(built_from)
+        engine.index.updates_since_build = int(table["index_updates_since_build"])
+    else:
+        engine.index.refresh(engine.table.centroids, structure_changed=True)
 
 
 def capture_keywords(keywords: ClusterKeywords, arrays: dict[str, np.ndarray]) -> dict[str, Any]:

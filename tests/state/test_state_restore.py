@@ -3,9 +3,11 @@ continues after a restore gets exactly the labels an uninterrupted run gives."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from state_support import NOW, assigned, banking_posts, run, same_state, small_settings
 
+from streamclust.config import ClusterSettings
 from streamclust.engine import Engine
 from streamclust.errors import CheckpointError, ModelError
 from streamclust.state.capture import capture, restore
@@ -29,12 +31,12 @@ def test_restored_engine_labels_a_probe_set_like_the_original() -> None:
 
 
 @pytest.mark.parametrize(
-    "stop",
-    [450, 650],
-    ids=["between-retrains", "retrain-waiting-for-its-swap-point"],
+    ("stop", "index"),
+    [(450, "flat"), (650, "flat"), (650, "hnsw")],
+    ids=["between-retrains", "retrain-waiting-for-its-swap-point", "approximate-index"],
 )
-def test_a_restored_engine_continues_exactly_like_an_uninterrupted_one(stop: int) -> None:
-    settings = small_settings()
+def test_a_restored_engine_continues_exactly_like_an_uninterrupted_one(stop: int, index: str) -> None:
+    settings = small_settings().model_copy(update={"cluster": ClusterSettings(index=index)})  # type: ignore[arg-type]
     uninterrupted = Engine.from_settings(settings)
     expected = run(uninterrupted, STREAM)
 
@@ -42,6 +44,9 @@ def test_a_restored_engine_continues_exactly_like_an_uninterrupted_one(stop: int
     run(first, STREAM[:stop])
     checkpoint = decode_state(encode_state(capture(first)))
     resumed = restore(checkpoint, settings)
+    # the index proposes the same candidates: it was built from the same centroids, as long ago
+    assert np.array_equal(resumed.index.built_from, first.index.built_from)
+    assert resumed.index.updates_since_build == first.index.updates_since_build
     continued = run(resumed, STREAM[stop:])
 
     assert continued == {post.id: expected[post.id] for post in STREAM[stop:]}
