@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import socket
+import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -142,3 +144,68 @@ def connect_consumer(
     return with_backoff(
         lambda: KafkaConsumer(**config), "consumer", give_up_after=give_up_after, should_stop=should_stop
     )
+
+
+class BrokerWatch:
+    """Says in the log when no bootstrap server accepts connections any more, and when one does again.
+
+    During an outage kafka-python's clients reconnect by themselves (with backoff) and the worker waits for them
+    (an open transaction is committed once the broker is back, or aborted and its posts read again), so nothing
+    is lost; this thread makes the outage visible: a warning per check while it lasts (checks back off from
+    1 s to 30 s) and an info line when it ends. A plain TCP connect is the check, whatever the security protocol.
+    """
+
+    def __init__(
+        self, bootstrap_servers: str, every_seconds: float = 5.0, connect_timeout_seconds: float = 2.0
+    ) -> None:
+        self.servers = [server.strip() for server in bootstrap_servers.split(",") if server.strip()]
+        self.every_seconds = every_seconds
+        self.connect_timeout_seconds = connect_timeout_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._watch, name="kafka-broker-watch", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def unreachable_because(self) -> str | None:
+        """None when some bootstrap server accepts a TCP connection, else why the last one did not."""
+        reason = "no bootstrap servers configured"
+        for server in self.servers:
+            host, _, port = server.rpartition(":")
+            try:
+                with socket.create_connection((host.strip("[]"), int(port)), self.connect_timeout_seconds):
+                    return None
+            except (OSError, ValueError) as error:
+                reason = f"{server}: {error}"
+        return reason
+
+    def _watch(self) -> None:
+        attempt = 0
+        delay = 1.0
+        down_since = 0.0
+        while not self._stop.is_set():
+            reason = self.unreachable_because()
+            if reason is None:
+                if attempt:
+                    log.info(
+                        "kafka broker reachable again",
+                        extra={"outage_seconds": round(time.monotonic() - down_since, 1), "checks": attempt},
+                    )
+                attempt, delay = 0, 1.0
+                self._stop.wait(self.every_seconds)
+                continue
+            if attempt == 0:
+                down_since = time.monotonic()
+            attempt += 1
+            log.warning(
+                "kafka broker unreachable, retrying",
+                extra={"client": "worker", "attempt": attempt, "retry_in_seconds": delay, "error": reason},
+            )
+            self._stop.wait(delay)
+            delay = min(delay * 2, 30.0)

@@ -32,6 +32,7 @@ from streamclust.config import Settings
 from streamclust.errors import KafkaSetupError
 from streamclust.io.decode import decode_json
 from streamclust.io.kafka.clients import (
+    BrokerWatch,
     connect_admin,
     connect_consumer,
     connect_producer,
@@ -86,6 +87,7 @@ class KafkaWorker:
         self.connect_timeout_seconds = connect_timeout_seconds
         self.consumer: KafkaConsumer | None = None
         self.producer: KafkaProducer | None = None
+        self.broker_watch = BrokerWatch(self.kafka.bootstrap_servers)
         self.span = OpenSpan()
         self.committed_posts = 0
         self._stop = threading.Event()
@@ -129,6 +131,7 @@ class KafkaWorker:
         consumer_config = worker_consumer_config(self.kafka)
         self.consumer = connect_consumer(consumer_config, self.connect_timeout_seconds, self._stop.is_set)
         self.consumer.subscribe([self.kafka.input_topic], listener=_Rebalance(self))
+        self.broker_watch.start()
         log.info(
             "worker connected",
             extra={"transactional_id": self.transactional_id, "input_topic": self.kafka.input_topic},
@@ -148,6 +151,7 @@ class KafkaWorker:
             self.close()
 
     def close(self) -> None:
+        self.broker_watch.stop()
         if self._touched and not self.span and self.producer is not None:
             self._last_catalog_at = 0.0  # send what changed since the last catalog update
             try:
