@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import gzip
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from streamclust.cli import main
+from streamclust.config import load_settings
+from streamclust.state.capture import restore
+from streamclust.state.codec import decode_state
+from streamclust.state.directory import StateDirectory
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
 # Reproducible: retrains swap in at a fixed stream position and train in the foreground.
@@ -82,3 +90,37 @@ def test_a_checkpoint_written_with_other_settings_is_refused_with_what_to_do(
     assert cluster(source, config, tmp_path / "labels.jsonl", "--state-dir", str(state_dir)) == 2
     message = capsys.readouterr().err
     assert "encoder.latent_dim: checkpoint 16, settings 8" in message and "fresh model" in message
+
+
+def test_a_run_killed_while_checkpointing_leaves_only_whole_checkpoints(tmp_path: Path) -> None:
+    """kill -9 lands while checkpoints are being written every few batches: every checkpoint file left behind
+    reads back and restores, and a new run resumes from the newest one."""
+    config = tmp_path / "config.yaml"
+    config.write_text(CONFIG.replace("checkpoint_every_posts: 300", "checkpoint_every_posts: 1"))
+    source = tmp_path / "posts.jsonl"
+    source.write_text("\n".join(banking_lines(13_000)) + "\n")
+    state_dir = tmp_path / "state"
+    command = [sys.executable, "-m", "streamclust", "cluster", str(source), "--config", str(config)]
+    command += ["--state-dir", str(state_dir), "--quiet"]
+    worker = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while len(list(state_dir.glob("checkpoint-*"))) < 2 and time.monotonic() < deadline:
+            assert worker.poll() is None, "the run ended before it could be killed"
+            time.sleep(0.05)
+        time.sleep(0.3)  # and somewhere in the middle of the next checkpoint's write
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=30)
+
+    directory = StateDirectory(state_dir)
+    checkpoints = directory.checkpoints()
+    assert len(checkpoints) >= 2
+    settings = load_settings(config)
+    for path in checkpoints:
+        restored = restore(decode_state(path.read_bytes()), settings)
+        assert restored.is_warm and restored.position > 0
+    latest = directory.load_latest()
+    assert latest is not None and latest.position == max(
+        decode_state(p.read_bytes()).position for p in checkpoints
+    )
