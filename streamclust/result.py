@@ -21,6 +21,7 @@ class LabelBatch:
     is_outlier: np.ndarray  # bool
     model_version: int
     processed_at: float
+    model_position: int | None = None  # shared mode: the published model's position (see LabelRecord)
 
     def __len__(self) -> int:
         return len(self.post_ids)
@@ -40,6 +41,7 @@ class LabelBatch:
                 is_outlier=outlier,
                 model_version=self.model_version,
                 processed_at=self.processed_at,
+                model_position=self.model_position,
             )
 
     @staticmethod

@@ -38,6 +38,11 @@ class LabelRecord(BaseModel):
     is_outlier: bool
     model_version: int
     processed_at: float = Field(description="unix seconds")
+    model_position: int | None = Field(
+        default=None,
+        description="shared mode: posts the published model had learned from; with model_version it names "
+        "the exact model that gave the label (absent in solo mode, where the model learns from every batch)",
+    )
 
 
 class EventKind(StrEnum):

@@ -141,7 +141,7 @@ class JsonlWriter:
 
 def label_rows(labels: LabelBatch) -> Iterator[dict[str, Any]]:
     for record in labels.records():
-        yield record.model_dump()
+        yield record.model_dump(exclude_none=True)
 
 
 def event_row(event: ClusterEvent) -> dict[str, Any]:

@@ -23,9 +23,10 @@ processed_at = st.floats(allow_nan=False, allow_infinity=False) | st.just(1_764_
     ),
     st.integers(0, 10_000),
     processed_at,
+    st.none() | st.integers(0, 2**40),
 )
 def test_each_label_value_decodes_to_the_pydantic_record(
-    rows: list[tuple[str, int, float, bool]], model_version: int, at: float
+    rows: list[tuple[str, int, float, bool]], model_version: int, at: float, model_position: int | None
 ) -> None:
     labels = LabelBatch(
         post_ids=[row[0] for row in rows],
@@ -34,11 +35,14 @@ def test_each_label_value_decodes_to_the_pydantic_record(
         is_outlier=np.array([row[3] for row in rows], dtype=bool),
         model_version=model_version,
         processed_at=at,
+        model_position=model_position,
     )
 
     written = list(label_records(labels))
 
-    expected = [(record.post_id.encode(), record.model_dump_json()) for record in labels.records()]
+    expected = [
+        (record.post_id.encode(), record.model_dump_json(exclude_none=True)) for record in labels.records()
+    ]
     assert [key for key, _ in written] == [key for key, _ in expected]
     for (_, value), (_, reference) in zip(written, expected, strict=True):
         decoded, wanted = json.loads(value), json.loads(reference)

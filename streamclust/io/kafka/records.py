@@ -17,13 +17,16 @@ KeyValue = tuple[bytes, bytes]
 
 
 def label_records(labels: LabelBatch) -> Iterator[KeyValue]:
-    """One record per post: key = post id, value = the LabelRecord as JSON.
+    """One record per post: key = post id, value = the LabelRecord as JSON (``model_position`` only when set).
 
     Written directly rather than through pydantic (one record per post is the worker's hottest loop); the
     JSON decodes to the same values as ``LabelRecord.model_dump_json`` (checked by a test), fields in the same
     order.
     """
-    tail = f',"model_version":{int(labels.model_version)},"processed_at":{json_float(labels.processed_at)}}}'
+    tail = f',"model_version":{int(labels.model_version)},"processed_at":{json_float(labels.processed_at)}'
+    if labels.model_position is not None:
+        tail += f',"model_position":{int(labels.model_position)}'
+    tail += "}"
     for post_id, cluster_id, similarity, outlier in zip(
         labels.post_ids,
         labels.cluster_ids.tolist(),
