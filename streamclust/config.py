@@ -272,6 +272,25 @@ class StateSettings(Section):
     )
 
 
+class ScaleSettings(Section):
+    """Solo (one worker learns and labels) or shared (many labelers, one elected trainer); docs/architecture.md."""
+
+    mode: Literal["solo", "shared"] = Field(
+        default="solo",
+        description="'shared': the workers of kafka.group_id label with the model that one elected trainer "
+        "publishes to kafka.state_topic",
+    )
+    publish_every_seconds: float = Field(
+        default=10.0, gt=0, description="shared mode: the trainer publishes the model at least this often"
+    )
+    publish_on_change_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="shared mode: after a new cluster, a merge or a retrain the trainer publishes at once, "
+        "but no more often than this",
+    )
+
+
 class HttpSettings(Section):
     enabled: bool = Field(default=True, description="serve /metrics, /healthz, /readyz and /clusters")
     host: str = Field(default="127.0.0.1", description="address to listen on")
@@ -312,6 +331,7 @@ class Settings(BaseSettings):
     lifecycle: LifecycleSettings = LifecycleSettings()
     kafka: KafkaSettings = KafkaSettings()
     state: StateSettings = StateSettings()
+    scale: ScaleSettings = ScaleSettings()
     http: HttpSettings = HttpSettings()
     logging: LoggingSettings = LoggingSettings()
 

@@ -46,6 +46,28 @@ def build_engine(name: str, settings: Any) -> Any:
     return Engine.from_settings(settings)
 
 
+def shared_worker(args: argparse.Namespace, settings: Any, metrics: Any) -> Any:
+    """Shared mode: label with the published model, and train while elected (docs/architecture.md)."""
+    from streamclust.errors import ConfigError
+    from streamclust.io.kafka.shared import SharedWorker
+
+    if args.engine != "default":
+        raise ConfigError(
+            f"--engine {args.engine} cannot run in scale.mode shared (its model cannot be published); "
+            "use the default engine or scale.mode solo"
+        )
+    if args.instance_id is None:
+        raise ConfigError("scale.mode shared needs --instance-id: give each worker of the group its own name")
+    observers = [] if metrics is None else [metrics]
+    return SharedWorker(
+        settings,
+        engine_factory=lambda: build_engine("default", settings),
+        instance_id=args.instance_id,
+        observers=observers,
+        trainer_observers=observers,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     stop_requested = threading.Event()  # a SIGTERM during start-up still means "stop cleanly"
     worker: Any = None
@@ -64,24 +86,29 @@ def run(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config)
     setup_logging(settings.logging.level, settings.logging.format)
-    worker = KafkaWorker(
-        settings,
-        build_engine(args.engine, settings),
-        engine_factory=lambda: build_engine(args.engine, settings),
-        observers=[],
-        instance_id=args.instance_id,
-        idle_flush_seconds=args.idle_flush_seconds,
-    )
+    metrics = None
+    if settings.http.enabled:
+        from streamclust.obs.metrics import WorkerMetrics
+
+        metrics = WorkerMetrics()
+    if settings.scale.mode == "shared":
+        worker = shared_worker(args, settings, metrics)
+    else:
+        worker = KafkaWorker(
+            settings,
+            build_engine(args.engine, settings),
+            engine_factory=lambda: build_engine(args.engine, settings),
+            observers=[] if metrics is None else [metrics],
+            instance_id=args.instance_id,
+            idle_flush_seconds=args.idle_flush_seconds,
+        )
     if stop_requested.is_set():
         worker.stop()
 
     server = None
-    if settings.http.enabled:
+    if metrics is not None:
         from streamclust.obs.http import HttpServer
-        from streamclust.obs.metrics import WorkerMetrics
 
-        metrics = WorkerMetrics()
-        worker.observers.append(metrics)
         server = HttpServer(settings.http, status=worker, registry=metrics.registry)
         server.start()
     try:

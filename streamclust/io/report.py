@@ -33,6 +33,16 @@ class WorkerReport:
     events: list[ClusterEvent] = field(default_factory=list)  # every cluster event of the batch
 
 
+@dataclass(frozen=True)
+class TrainerProgress:
+    """Shared mode: what the trainer tells observers after each step."""
+
+    lag_posts: int  # posts on the input topic the trainer has not learned yet
+    model_version: int
+    position: int  # posts learned
+    published: bool  # this step published a model
+
+
 class WorkerObserver(Protocol):
     def observe_batch(self, report: WorkerReport) -> None: ...
 

@@ -10,7 +10,7 @@ committed: an aborted batch is read again, and counting it twice would overstate
 Gauges that describe the engine (active clusters, model version, lag) follow every report.
 
 >>> from prometheus_client import CollectorRegistry
->>> from streamclust.io.report import WorkerReport
+>>> from streamclust.io.report import TrainerProgress, WorkerReport
 >>> metrics = WorkerMetrics(CollectorRegistry())
 >>> metrics.observe_batch(WorkerReport(result=None, consumed=2, deadlettered={"not_json": 2}))
 >>> metrics.registry.get_sample_value("streamclust_posts_deadlettered_total", {"reason": "not_json"})
@@ -27,7 +27,7 @@ from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
-from streamclust.io.report import WorkerReport
+from streamclust.io.report import TrainerProgress, WorkerReport
 from streamclust.obs.histograms import BatchHistogram
 from streamclust.result import BatchResult, BatchStats
 from streamclust.schema import ClusterEvent, EventKind
@@ -121,6 +121,7 @@ class WorkerMetrics:
         self._declare_kafka()
         self._declare_clusters()
         self._declare_model()
+        self._declare_trainer()
 
     def _declare_throughput(self) -> None:
         registry = self.registry
@@ -254,6 +255,41 @@ class WorkerMetrics:
             "Mean (1 - cosine) movement of the centroids updated in the last batch.",
             registry=registry,
         )
+
+    def _declare_trainer(self) -> None:
+        registry = self.registry
+        self.is_trainer = Gauge(
+            f"{PREFIX}_is_trainer",
+            "Shared mode: 1 while this worker is the elected trainer.",
+            registry=registry,
+        )
+        self.trainer_lag = Gauge(
+            f"{PREFIX}_trainer_lag_posts",
+            "Shared mode, on the trainer: posts on the input topic the model has not learned yet.",
+            registry=registry,
+        )
+        self.trainer_position = Gauge(
+            f"{PREFIX}_trainer_position_posts",
+            "Shared mode, on the trainer: posts the model has learned from.",
+            registry=registry,
+        )
+        self.models_published = Counter(
+            f"{PREFIX}_models_published",
+            "Shared mode: models this worker published as the trainer.",
+            registry=registry,
+        )
+
+    def observe_trainer(self, progress: TrainerProgress | None) -> None:
+        """After each trainer step (``None``: this worker is not, or no longer, the trainer)."""
+        if progress is None:
+            self.is_trainer.set(0)
+            self.trainer_lag.set(0)
+            return
+        self.is_trainer.set(1)
+        self.trainer_lag.set(progress.lag_posts)
+        self.trainer_position.set(progress.position)
+        if progress.published:
+            self.models_published.inc()
 
     def observe_batch(self, report: WorkerReport) -> None:
         self.consumed.inc(report.consumed)

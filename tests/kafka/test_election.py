@@ -35,7 +35,7 @@ def test_one_of_two_members_is_trainer_and_the_other_takes_over(stream: Stream) 
     kafka = load_settings(stream.config).kafka
     admin = connect_admin(kafka, give_up_after=30)
     try:
-        ensure_topics(admin, kafka, shared_mode_topics(kafka))
+        ensure_topics(admin, kafka, extra=shared_mode_topics(kafka))
     finally:
         admin.close()
     changes: list[tuple[str, bool]] = []

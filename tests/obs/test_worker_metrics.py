@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 
 import streamclust.obs.histograms
 import streamclust.obs.metrics
-from streamclust.io.report import WorkerReport
+from streamclust.io.report import TrainerProgress, WorkerReport
 from streamclust.obs.metrics import WorkerMetrics
 from streamclust.schema import ClusterEvent, EventKind
 
@@ -211,3 +211,17 @@ def test_a_batch_that_swaps_one_retrain_in_and_starts_the_next_leaves_one_in_pro
     assert value(metrics, "streamclust_retrains_total") == 1
     assert value(metrics, "streamclust_retrains_started_total") == 2
     assert value(metrics, "streamclust_retrain_in_progress") == 1
+
+
+def test_the_trainer_reports_its_role_lag_and_publications(metrics: WorkerMetrics) -> None:
+    metrics.observe_trainer(TrainerProgress(lag_posts=1200, model_version=2, position=5000, published=True))
+    metrics.observe_trainer(TrainerProgress(lag_posts=300, model_version=2, position=5900, published=False))
+
+    assert value(metrics, "streamclust_is_trainer") == 1
+    assert value(metrics, "streamclust_trainer_lag_posts") == 300
+    assert value(metrics, "streamclust_trainer_position_posts") == 5900
+    assert value(metrics, "streamclust_models_published_total") == 1
+
+    metrics.observe_trainer(None)  # the role moved to another worker
+    assert value(metrics, "streamclust_is_trainer") == 0
+    assert value(metrics, "streamclust_trainer_lag_posts") == 0

@@ -2,7 +2,7 @@
 
 Every worker joins the consumer group ``<kafka.group_id>-trainer`` on a one-partition control topic. The group
 coordinator gives that partition to exactly one live member: that member is the trainer. When it stops
-heartbeating (crash, SIGKILL, a network cut longer than the session timeout) the coordinator hands the partition
+heartbeating (crash, SIGKILL, a network cut longer than the 10 s session) the coordinator hands the partition
 to a survivor, so failover needs no code of ours. The sticky assignor keeps the partition where it is when
 workers join, so adding a labeler does not move the trainer (and cooperative rebalancing never takes the partition away
 from its owner just to give it back).
@@ -31,15 +31,16 @@ def trainer_group(kafka: KafkaSettings) -> str:
 
 
 def election_consumer_config(kafka: KafkaSettings, member: str | None) -> dict[str, Any]:
-    """A member of the trainer group. A 6 s session moves the role soon after a crash; the long poll interval
-    lets the trainer spend minutes on one step (the first model's training) without losing the role."""
+    """A member of the trainer group. A 10 s session moves the role soon after a crash yet rides out a busy
+    machine (labels keep flowing while the role moves, so a slower failover costs little); the long poll
+    interval lets the trainer spend minutes on one step (the first model's training) without losing the role."""
     return connection_config(kafka) | {
         "group_id": trainer_group(kafka),
         "client_id": f"streamclust-election-{member or 'worker'}",
         "enable_auto_commit": False,
         "auto_offset_reset": "latest",
-        "session_timeout_ms": 6_000,
-        "heartbeat_interval_ms": 1_500,
+        "session_timeout_ms": 10_000,
+        "heartbeat_interval_ms": 2_000,
         "max_poll_interval_ms": 300_000,
         "partition_assignment_strategy": [CooperativeStickyAssignor()],
     }

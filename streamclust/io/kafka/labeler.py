@@ -1,0 +1,74 @@
+"""Shared mode's labelling worker: the Kafka worker's exactly-once batch loop, run with the published model.
+
+It is the ``KafkaWorker`` (labels, dead letters and offsets in one transaction per batch) with a
+``FollowedModel`` as its engine, plus two things:
+- between batches it swaps in a newer published model (``FollowedModel.refresh``);
+- until the first model is published it reads nothing: its partitions stay paused (polling goes on, so it
+  stays in the consumer group) and records a poll returns anyway (from partitions assigned during that poll)
+  are rewound, so nothing is consumed, committed or lost while it waits.
+
+The catalog is the trainer's to publish; a labeler only keeps a copy for ``/clusters``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from kafka import TopicPartition
+
+from streamclust.config import Settings
+from streamclust.io.kafka.followed_model import FollowedModel
+from streamclust.io.kafka.span import OpenSpan
+from streamclust.io.kafka.worker import KafkaWorker
+from streamclust.schema import CatalogEntry
+
+log = logging.getLogger("streamclust.kafka")
+
+CATALOG_COPY_EVERY_SECONDS = 10.0
+
+
+class LabelingWorker(KafkaWorker):
+    """A ``KafkaWorker`` over ``model``; takes the worker's keyword arguments (``instance_id``, ...)."""
+
+    def __init__(self, settings: Settings, model: FollowedModel, **worker_options: Any) -> None:
+        super().__init__(settings, model, **worker_options)
+        self.model = model
+        self._waiting_logged = False
+        self._catalog_copied_at = -CATALOG_COPY_EVERY_SECONDS
+
+    def is_ready(self) -> bool:
+        return self.model.is_ready and super().is_ready()
+
+    def run_once(self) -> None:
+        self.model.refresh()
+        if not self.model.is_ready:
+            self._wait_for_model()
+            return
+        consumer = self._require(self.consumer)
+        paused = consumer.paused()
+        if paused:
+            consumer.resume(*paused)
+            log.info("first model in hand; labelling", extra={"model_version": self.model.model_version})
+        super().run_once()
+
+    def _wait_for_model(self) -> None:
+        consumer = self._require(self.consumer)
+        if not self._waiting_logged:
+            log.info("waiting for the trainer's first model before labelling")
+            self._waiting_logged = True
+        consumer.pause(*consumer.assignment())
+        polled = consumer.poll(timeout_ms=self.kafka.max_wait_ms)
+        for tp, records in polled.items():
+            if records:
+                consumer.seek(TopicPartition(tp.topic, tp.partition), records[0].offset)
+        consumer.pause(*consumer.assignment())  # partitions assigned during that poll
+
+    def _catalog_updates(self, span: OpenSpan) -> list[CatalogEntry]:
+        """Nothing to send (the trainer publishes the catalog); refresh the copy ``/clusters`` serves."""
+        now = time.monotonic()
+        if now - self._catalog_copied_at >= CATALOG_COPY_EVERY_SECONDS:
+            self._catalog = self.model.catalog()
+            self._catalog_copied_at = now
+        return []
