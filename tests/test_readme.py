@@ -18,6 +18,9 @@ REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 
 BROKER_TEST = "tests/kafka/test_broker_cli.py::test_broker_starts_answers_and_stops"
+SCALE_OUT_TEST = (
+    "tests/kafka/test_scale_out.py::test_three_workers_share_one_model_and_survive_losing_the_trainer"
+)
 
 # Every command line in README's ```bash blocks -> the test (file::function) or CI step that runs it.
 COVERED_BY = {
@@ -34,6 +37,8 @@ COVERED_BY = {
     ".venv/bin/streamclust run --config configs/default.yaml": (
         "tests/kafka/test_exactly_once.py::test_ten_thousand_posts_give_ten_thousand_labels"
     ),
+    ".venv/bin/streamclust run --config shared.yaml --instance-id w1": SCALE_OUT_TEST,
+    ".venv/bin/streamclust run --config shared.yaml --instance-id w2": SCALE_OUT_TEST,
     ".venv/bin/streamclust produce posts.jsonl --rate 500": (
         "tests/kafka/test_cli.py::test_produce_sends_jsonl_and_csv_keyed_by_post_id"
     ),
@@ -105,4 +110,6 @@ def test_the_record_examples_are_valid_records() -> None:
     kinds = [LabelRecord, ClusterEvent, CatalogEntry]
     assert len(examples) == len(kinds)
     for model, example in zip(kinds, examples, strict=True):
-        assert model.model_validate(example).model_dump(mode="json") == example
+        assert model.model_validate(example).model_dump(mode="json", exclude_none=True) == {
+            key: value for key, value in example.items() if value is not None
+        }
