@@ -37,7 +37,86 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--data", type=Path, default=SHARED_BANKING, help="JSONL(.gz) texts; synthetic if absent"
     )
-    parser.add_argument("--out", type=Path, default=Path("out") / "bench-kafka.json")
+    parser.add_argument(
+        "--workers",
+        type=worker_counts,
+        help="shared mode instead: throughput with each of these worker counts, e.g. 1,2 (interleaved runs, "
+        "medians, ratios to the first count)",
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="runs per worker count with --workers")
+    parser.add_argument("--out", type=Path, help="default out/bench-kafka.json (out/bench-scale-out.json)")
+
+
+def worker_counts(text: str) -> list[int]:
+    try:
+        counts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give worker counts like 1,2") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give worker counts like 1,2")
+    return counts
+
+
+def setup_warmup(args: argparse.Namespace) -> int:
+    from streamclust.config import load_settings
+
+    settings = load_settings(args.config if args.config and args.config.exists() else None)
+    return settings.encoder.warmup_posts + 2 * (args.batch_size or settings.kafka.batch_size)
+
+
+def scale_out(
+    args: argparse.Namespace, setup: Any, texts: list[str], records: list[tuple[str, bytes]]
+) -> dict[str, Any]:
+    """Shared-mode throughput per worker count, runs interleaved so load on the machine hits all counts alike."""
+    import statistics
+
+    from streamclust.io.kafka import bench
+
+    runs: dict[int, list[dict[str, Any]]] = {count: [] for count in args.workers}
+    solo: list[dict[str, Any]] = []
+    for repeat in range(args.repeats):
+        solo.append(bench.throughput(setup, records))
+        print(f"run {repeat + 1}/{args.repeats}, one solo worker: {solo[-1]}")
+        for count in args.workers:
+            outcome = bench.shared_throughput(setup, records, count)
+            runs[count].append(outcome)
+            print(f"run {repeat + 1}/{args.repeats}, {count} shared worker(s): {outcome}")
+
+    def median(count: int, key: str) -> float | None:
+        values = [run[key] for run in runs[count] if run[key] is not None]
+        return round(statistics.median(values), 1) if values else None
+
+    warmup = setup_warmup(args)
+    paced = {}
+    for count in args.workers:
+        paced[str(count)] = bench.latency(
+            setup, texts, args.rate, args.latency_seconds, warmup, shared_workers=count
+        )
+        print(f"{count} shared worker(s) at {args.rate:,.0f} posts/s offered: {paced[str(count)]}")
+    baseline = median(args.workers[0], "sustained_posts_per_second")
+    solo_rates = [run["sustained_posts_per_second"] for run in solo if run["sustained_posts_per_second"]]
+    solo_median = round(statistics.median(solo_rates), 1) if solo_rates else None
+    print(f"one solo worker: median {solo_median} posts/s")
+    summary: dict[str, Any] = {"solo": {"median_posts_per_second": solo_median}}
+    for count in args.workers:
+        labels = median(count, "sustained_posts_per_second")
+        summary[str(count)] = {
+            "median_labels_per_second": labels,
+            "median_trainer_posts_per_second": median(count, "trainer_posts_per_second"),
+            "ratio_to_first_count": round(labels / baseline, 2) if labels and baseline else None,
+        }
+        print(
+            f"{count} worker(s): median {labels} labels/s, ratio {summary[str(count)]['ratio_to_first_count']}"
+        )
+    return {
+        "command": "streamclust bench kafka --workers " + ",".join(map(str, args.workers)),
+        "arguments": {k: str(v) for k, v in vars(args).items() if not k.startswith("_")},
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "summary": summary,
+        "runs": {"solo": solo} | {str(count): outcomes for count, outcomes in runs.items()},
+        "latency": paced,
+    }
 
 
 def free_port() -> int:
@@ -75,6 +154,13 @@ def run(args: argparse.Namespace) -> int:
         texts = bench.load_texts(args.data, args.posts)
         records = bench.post_records(texts, args.posts, "tp-")
         print(f"broker {bootstrap}; engine {args.engine}; {args.posts} posts; batch {setup.batch_size}")
+        if args.workers:
+            scaled = scale_out(args, setup, texts, records)
+            out = args.out or Path("out") / "bench-scale-out.json"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps(scaled, indent=2) + "\n", encoding="utf-8")
+            print(f"wrote {out}")
+            return 0
         raw_plain = bench.raw_ceiling(setup, records, transactional=False)
         print(f"raw kafka-python consume+produce, no transactions: {raw_plain:,.0f} posts/s")
         raw_tx = bench.raw_ceiling(setup, records, transactional=True)
@@ -102,9 +188,10 @@ def run(args: argparse.Namespace) -> int:
                 "p99_under_500_ms_at_2000_per_second": (lat["p99_ms"] or 1e9) < 500 and args.rate >= 2_000,
             },
         }
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {args.out}")
+        out = args.out or Path("out") / "bench-kafka.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {out}")
     finally:
         if broker is not None:
             subprocess.run([broker[0], "stop", *broker[1:]])

@@ -143,11 +143,11 @@ class LabelWatcher(threading.Thread):
 
 
 class WorkerSubprocess:
-    def __init__(self, config: Path, engine: str, log: Path) -> None:
+    def __init__(self, config: Path, engine: str, log: Path, instance_id: str = "bench") -> None:
         self.log = log.open("wb")
         command = [sys.executable, "-m", "streamclust", "run", "--config", str(config), "--engine", engine]
         self.process = subprocess.Popen(
-            [*command, "--instance-id", "bench"], stdout=self.log, stderr=self.log
+            [*command, "--instance-id", instance_id], stdout=self.log, stderr=self.log
         )
 
     def stop(self) -> int:
@@ -171,12 +171,13 @@ class BenchSetup:
     batch_size: int
     max_wait_ms: int
 
-    def stream(self) -> tuple[KafkaSettings, Path]:
+    def stream(self, scale_mode: str = "solo") -> tuple[KafkaSettings, Path]:
         """A fresh stream: its settings, and the YAML the worker subprocess runs with."""
         topics = Topics(self.bootstrap, self.partitions)
         base = yaml.safe_load(self.config.read_text(encoding="utf-8")) if self.config else {}
         base = base or {}
         base["kafka"] = (base.get("kafka") or {}) | topics.kafka_section(self.batch_size, self.max_wait_ms)
+        base["scale"] = (base.get("scale") or {}) | {"mode": scale_mode}
         base["http"] = {"enabled": False}
         base["logging"] = {"level": "INFO", "format": "json"}
         path = self.workdir / f"bench-{topics.name}.yaml"
@@ -278,13 +279,142 @@ def throughput(setup: BenchSetup, records: list[tuple[str, bytes]]) -> dict[str,
     }
 
 
-def latency(setup: BenchSetup, texts: list[str], rate: float, seconds: float, warmup: int) -> dict[str, Any]:
-    """Latency from send to committed label at an offered ``rate``, after the worker has warmed up."""
-    kafka, config = setup.stream()
+def shared_throughput(setup: BenchSetup, records: list[tuple[str, bytes]], workers: int) -> dict[str, Any]:
+    """Shared mode: ``workers`` worker processes on a backlog. The labels' sustained rate is measured as in
+    ``throughput``; the trainer's rate from the start until its published model has learned every post."""
+    kafka, config = setup.stream(scale_mode="shared")
+    create_topics(kafka)
+    produce(setup.bootstrap, kafka.input_topic, records)
+    watcher = LabelWatcher(setup.bootstrap, kafka.labels_topic)
+    watcher.start()
+    models = ModelWatcher(kafka)
+    models.start()
+    started = time.monotonic()
+    processes = [
+        WorkerSubprocess(config, "default", setup.workdir / f"shared-{n}.log", instance_id=f"bench-{n}")
+        for n in range(1, workers + 1)
+    ]
+    complete = watcher.wait_for(len(records), timeout=600)
+    wall = time.monotonic() - started
+    learned = models.wait_for(len(records), timeout=600)
+    exit_codes = [process.stop() for process in processes]
+    watcher.stop()
+    models.stop()
+    times = np.sort(np.array(list(watcher.seen_at.values())))
+    first = int(len(times) * 0.1)
+    span = float(times[-1] - times[first]) if len(times) > first + 1 else 0.0
+    return {
+        "workers": workers,
+        "posts": len(records),
+        "labelled": len(watcher.seen_at),
+        "duplicates": watcher.duplicates,
+        "complete": complete,
+        "wall_seconds_including_startup_and_warmup": round(wall, 2),
+        "sustained_posts_per_second": round((len(times) - 1 - first) / span, 1) if span > 0 else None,
+        "trainer_learned_all": learned,
+        "cluster_birth_to_first_label_seconds": birth_to_first_label(setup.bootstrap, kafka),
+        "trainer_posts_per_second": models.sustained_rate(len(records)),
+        "models_published_seen": len(models.seen),
+        "worker_exit_codes": exit_codes,
+    }
+
+
+def read_all(bootstrap: str, topic: str) -> list[Any]:
+    """Every committed record of ``topic`` as of now."""
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, isolation_level="read_committed", enable_auto_commit=False
+    )
+    partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+    consumer.assign(partitions)
+    consumer.seek_to_beginning(*partitions)
+    end = consumer.end_offsets(partitions)
+    records: list[Any] = []
+    deadline = time.monotonic() + 120
+    while any(consumer.position(tp) < end[tp] for tp in partitions) and time.monotonic() < deadline:
+        for batch in consumer.poll(timeout_ms=200).values():
+            records.extend(batch)
+    consumer.close()
+    return records
+
+
+def birth_to_first_label(bootstrap: str, kafka: KafkaSettings) -> dict[str, Any]:
+    """Shared mode: how long after the trainer created a cluster a labeler first gave its id to a post
+    (``created`` event's ``at`` to the earliest label's ``processed_at``), over clusters that got a label."""
+    born = {}
+    for record in read_all(bootstrap, kafka.events_topic):
+        event = json.loads(record.value)
+        if event["kind"] == "created":
+            born[event["cluster_id"]] = event["at"]
+    first_label: dict[int, float] = {}
+    for record in read_all(bootstrap, kafka.labels_topic):
+        label = json.loads(record.value)
+        cluster = label["cluster_id"]
+        if cluster in born:
+            first_label[cluster] = min(first_label.get(cluster, label["processed_at"]), label["processed_at"])
+    delays = np.array([first_label[cluster] - born[cluster] for cluster in first_label])
+    return {
+        "clusters_born": len(born),
+        "clusters_labelled": len(delays),
+        "p50": round(float(np.percentile(delays, 50)), 2) if len(delays) else None,
+        "p90": round(float(np.percentile(delays, 90)), 2) if len(delays) else None,
+    }
+
+
+class ModelWatcher(threading.Thread):
+    """Follows the state topic and notes when each published model (its position: posts learned) appeared."""
+
+    def __init__(self, kafka: KafkaSettings) -> None:
+        from streamclust.io.kafka.state_topic import StateFollower
+
+        super().__init__(daemon=True)
+        self.follower = StateFollower(kafka, kafka.group_id)
+        self.seen: list[tuple[float, int]] = []  # (unix time, position)
+        self._halt = threading.Event()
+
+    def run(self) -> None:
+        current = (0, -1)
+        while not self._halt.is_set():
+            state = self.follower.poll_newer(*current, timeout_ms=200)
+            if state is not None:
+                current = state.order
+                self.seen.append((time.time(), state.position))
+        self.follower.close()
+
+    def wait_for(self, position: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not (self.seen and self.seen[-1][1] >= position) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return bool(self.seen) and self.seen[-1][1] >= position
+
+    def sustained_rate(self, posts: int) -> float | None:
+        """Posts learned per second between the first published model past 10% of ``posts`` and the last."""
+        after = [(at, position) for at, position in self.seen if position >= posts // 10]
+        if len(after) < 2 or after[-1][0] <= after[0][0]:
+            return None
+        return round((after[-1][1] - after[0][1]) / (after[-1][0] - after[0][0]), 1)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join(timeout=10)
+
+
+def latency(
+    setup: BenchSetup, texts: list[str], rate: float, seconds: float, warmup: int, shared_workers: int = 0
+) -> dict[str, Any]:
+    """Latency from send to committed label at an offered ``rate``, after the worker has warmed up.
+
+    ``shared_workers`` > 0: that many shared-mode workers instead of one solo worker; the result then also
+    says how soon new clusters reached the labels."""
+    kafka, config = setup.stream(scale_mode="shared" if shared_workers else "solo")
     create_topics(kafka)
     watcher = LabelWatcher(setup.bootstrap, kafka.labels_topic)
     watcher.start()
-    worker = WorkerSubprocess(config, setup.engine, setup.workdir / "latency-worker.log")
+    workers = [
+        WorkerSubprocess(
+            config, setup.engine, setup.workdir / f"latency-worker-{n}.log", instance_id=f"bench-{n}"
+        )
+        for n in range(1, max(shared_workers, 1) + 1)
+    ]
     warm = post_records(texts, warmup, "warm-")
     produce(setup.bootstrap, kafka.input_topic, warm)
     warmed = watcher.wait_for(len(warm), timeout=300)
@@ -293,7 +423,7 @@ def latency(setup: BenchSetup, texts: list[str], rate: float, seconds: float, wa
     sent_at = produce(setup.bootstrap, kafka.input_topic, measured, rate=rate)
     offered_seconds = time.monotonic() - offered_started
     complete = watcher.wait_for(len(warm) + len(measured), timeout=120)
-    exit_code = worker.stop()
+    exit_codes = [worker.stop() for worker in workers]
     watcher.stop()
     delays = np.array(
         [watcher.seen_at[post_id] - sent for post_id, sent in sent_at.items() if post_id in watcher.seen_at]
@@ -310,8 +440,12 @@ def latency(setup: BenchSetup, texts: list[str], rate: float, seconds: float, wa
         "p95_ms": round(float(np.percentile(delays, 95)) * 1000, 1) if len(delays) else None,
         "p99_ms": round(float(np.percentile(delays, 99)) * 1000, 1) if len(delays) else None,
         "max_ms": round(float(delays.max()) * 1000, 1) if len(delays) else None,
-        "worker_exit_code": exit_code,
-    }
+        "worker_exit_code": max(exit_codes, key=abs),
+    } | (
+        {"cluster_birth_to_first_label_seconds": birth_to_first_label(setup.bootstrap, kafka)}
+        if shared_workers
+        else {}
+    )
 
 
 if __name__ == "__main__":  # the raw loop, in its own process (see raw_ceiling)
