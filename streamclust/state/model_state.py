@@ -31,14 +31,3 @@ class ModelState:
     def order(self) -> tuple[int, int]:
         """How checkpoints are ordered: model version first, then stream position."""
         return (self.model_version, self.position)
-
-    def nbytes(self) -> int:
-        """Bytes of array and tensor data (the bulk of an encoded checkpoint)."""
-        arrays = sum(int(array.nbytes) for array in self.arrays.values())
-        tensors = sum(int(tensor.numel() * tensor.element_size()) for tensor in self.tensors.values())
-        return arrays + tensors
-
-
-def newer(candidate: ModelState, than: ModelState | None) -> bool:
-    """Whether ``candidate`` comes after ``than`` (model version first, then position)."""
-    return than is None or candidate.order > than.order

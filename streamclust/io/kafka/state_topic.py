@@ -23,9 +23,12 @@ STATE_FETCH_BYTES = 16 * 1024 * 1024  # a poll may bring several checkpoint chun
 
 
 def state_reader_config(kafka: KafkaSettings) -> dict[str, object]:
+    """A committed-only reader with room for several chunks per fetch. It never asks the broker to create the
+    state topic: one created by a metadata request would be neither compacted nor a single partition."""
     return reader_config(kafka) | {
         "max_partition_fetch_bytes": STATE_FETCH_BYTES,
         "fetch_max_bytes": STATE_FETCH_BYTES,
+        "allow_auto_create_topics": False,
     }
 
 
