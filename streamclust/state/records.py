@@ -14,8 +14,8 @@ complete checkpoints in memory (the older one in case the newer one is unreadabl
 >>> from streamclust.state.model_state import ModelState
 >>> state = ModelState(1, 2, 500, "f", {}, {"counts": np.zeros(1000)}, {})
 >>> records = state_records(state, "main", chunk_bytes=4096)
->>> [key.decode() for key, _ in records][-2:]
-['main/chunk/00001', 'main/manifest']
+>>> [key.decode() for key, _ in records]
+['main/chunk/00000', 'main/chunk/00001', 'main/chunk/00002', 'main/manifest']
 >>> assembler = StateAssembler()
 >>> for key, value in records:
 ...     assembler.add(key, value)
