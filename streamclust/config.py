@@ -320,7 +320,7 @@ class Settings(BaseSettings):
         default=1,
         ge=1,
         le=64,
-        description="torch and FAISS threads; 1 is fastest for small batches on few cores",
+        description="torch, FAISS and BLAS threads; 1 is fastest for small batches on few cores",
     )
     state_dir: Path | None = Field(default=None, description="file-mode checkpoints go here when set")
     input: InputSettings = InputSettings()

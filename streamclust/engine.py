@@ -621,12 +621,16 @@ class Engine:
 
 
 def set_compute_threads(threads: int) -> None:
-    """Threads for torch and FAISS in this process (a process-wide setting, applied once by the adapters)."""
+    """Threads for torch, FAISS and numpy's BLAS in this process (a process-wide setting, applied once by the
+    adapters). The engine's matrices are small: extra BLAS threads only wait on each other, and on a busy
+    machine they made the novelty search several times slower."""
     import faiss
     import torch
+    from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(threads)
     faiss.omp_set_num_threads(threads)
+    threadpool_limits(limits=threads, user_api="blas")
 
 
 def terms_from_padded(columns: np.ndarray, counts: np.ndarray, n_columns: int) -> SparseRows:

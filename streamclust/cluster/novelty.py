@@ -10,6 +10,7 @@ new topic: it becomes a cluster and leaves the buffer. Posts older than ``ttl_po
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import compress
 from typing import Any
 
 import numpy as np
@@ -73,7 +74,7 @@ class OutlierBuffer:
         lost = (self.latents[rows] @ self.latents[keep].T) >= self.neighbor_similarity
         self.neighbors = self.neighbors[keep] - np.count_nonzero(lost, axis=0)
         self.latents = self.latents[keep]
-        self.post_ids = [post_id for post_id, kept in zip(self.post_ids, keep, strict=True) if kept]
+        self.post_ids = list(compress(self.post_ids, keep.tolist()))
         self.positions = self.positions[keep]
         self.term_columns = self.term_columns[keep]
         self.term_counts = self.term_counts[keep]
@@ -141,7 +142,9 @@ def find_dense_groups(buffer: OutlierBuffer, min_neighbors: int, min_cluster_siz
     pairs = np.nonzero(linked)
     graph = coo_matrix((np.ones(len(pairs[0])), pairs), shape=(len(core), len(core)))
     _, component = connected_components(graph, directed=False)
-    border = np.setdiff1d(np.arange(len(buffer)), core)
+    is_core = np.zeros(len(buffer), dtype=bool)
+    is_core[core] = True
+    border = np.flatnonzero(~is_core)
     border_component = np.full(len(border), -1)
     if len(border):
         similarity = buffer.latents[border] @ core_latents.T
