@@ -111,7 +111,7 @@ def build_report(timeline: Timeline, known: KnownPosts | None = None, title: str
                 figures.lifecycle_figure(event_points(timeline.events, started), series),
             ),
             (
-                "Mean reconstruction error of each batch; dashed lines mark retrained models, dotted lines drift.",
+                "Mean reconstruction error of each batch; dashed lines mark new models, dotted lines drift.",
                 figures.reconstruction_figure(series),
             ),
             (

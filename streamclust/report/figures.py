@@ -70,7 +70,11 @@ def reconstruction_figure(series: BatchSeries) -> str:
         no_data(axes, "reconstruction errors")
     for number, at in enumerate(series.retrain_seconds):
         axes.axvline(
-            at, color="tab:purple", ls="--", lw=1, label="retrained model swapped in" if number == 0 else None
+            at,
+            color="tab:purple",
+            ls="--",
+            lw=1,
+            label="new model swapped in (first: end of warm-up)" if number == 0 else None,
         )
     for number, at in enumerate(series.drift_seconds):
         axes.axvline(at, color="tab:red", ls=":", lw=1.2, label="drift detected" if number == 0 else None)
