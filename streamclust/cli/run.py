@@ -34,6 +34,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="label posts still held by the warm-up after the input has been idle this long",
     )
     parser.add_argument("--max-seconds", type=float, help="stop after this long (for demos and benchmarks)")
+    parser.add_argument(
+        "--fresh-model",
+        action="store_true",
+        help="ignore the group's checkpoint on the state topic and warm up a new model (cluster ids start "
+        "afresh); its first checkpoint replaces the old one",
+    )
 
 
 def build_engine(name: str, settings: Any) -> Any:
@@ -101,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
             observers=[] if metrics is None else [metrics],
             instance_id=args.instance_id,
             idle_flush_seconds=args.idle_flush_seconds,
+            fresh_model=args.fresh_model,
         )
     if stop_requested.is_set():
         worker.stop()

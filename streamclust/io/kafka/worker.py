@@ -13,6 +13,11 @@ Exactly once, step by step:
   (fresh engine) and the consumer rewinds to the first uncommitted offsets so those posts are read again.
 - After warm-up every batch is committed before the next poll, so a rebalance (which happens inside poll)
   never finds uncommitted work to release.
+
+A durable model (the real engine only; ``keeper.py``): before joining the group the worker restores the
+group's newest checkpoint from the state topic and learns again the posts committed after it. Once warm, the
+batch transactions carry a checkpoint every ``state.checkpoint_every_posts`` posts or
+``state.checkpoint_every_seconds``, and the journal of the batches learned since then in between.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from kafka.structs import OffsetAndMetadata
 from streamclust.config import Settings
 from streamclust.errors import KafkaSetupError
 from streamclust.io.decode import decode_json
+from streamclust.io.kafka.checkpoints import can_checkpoint
 from streamclust.io.kafka.clients import (
     BrokerWatch,
     connect_admin,
@@ -39,6 +45,7 @@ from streamclust.io.kafka.clients import (
     transactional_producer_config,
     worker_consumer_config,
 )
+from streamclust.io.kafka.keeper import ModelKeeper, StateWrite
 from streamclust.io.kafka.records import DeadLetter, catalog_record, event_record, label_records
 from streamclust.io.kafka.span import OpenSpan
 from streamclust.io.kafka.topics import ensure_topics
@@ -56,7 +63,8 @@ class KafkaWorker:
 
     ``engine_factory`` builds a fresh engine when held (warm-up) state has to be dropped after a rebalance;
     without it the worker flushes the old engine and discards what it returns. ``instance_id`` must be unique
-    per running worker: it suffixes the transactional id.
+    per running worker: it suffixes the transactional id. ``fresh_model`` ignores the group's checkpoint on
+    the state topic and starts with ``engine`` as given (its first checkpoint replaces the old one).
     """
 
     def __init__(
@@ -70,6 +78,7 @@ class KafkaWorker:
         idle_flush_seconds: float = 30.0,
         catalog_every_seconds: float = 60.0,
         connect_timeout_seconds: float | None = None,
+        fresh_model: bool = False,
     ) -> None:
         self.settings = settings
         self.kafka = settings.kafka
@@ -100,6 +109,8 @@ class KafkaWorker:
         self._touched: set[int] = set()  # clusters changed since the catalog was last sent
         self._last_catalog_at = 0.0
         self._pending_posts = 0
+        self.fresh_model = fresh_model
+        self.keeper = ModelKeeper(settings)
 
     # -- WorkerStatus ---------------------------------------------------------------------------------------
 
@@ -130,6 +141,8 @@ class KafkaWorker:
         self.producer.init_transactions()
         consumer_config = worker_consumer_config(self.kafka)
         self.consumer = connect_consumer(consumer_config, self.connect_timeout_seconds, self._stop.is_set)
+        if can_checkpoint(self.engine):
+            self._restore_model()
         self.consumer.subscribe([self.kafka.input_topic], listener=_Rebalance(self))
         self.broker_watch.start()
         log.info(
@@ -152,6 +165,11 @@ class KafkaWorker:
 
     def close(self) -> None:
         self.broker_watch.stop()
+        if self.keeper.unsaved_posts and can_checkpoint(self.engine) and not self.span and self.producer:
+            try:
+                self._send_last_checkpoint()
+            except KafkaError as error:
+                log.warning("last checkpoint not sent", extra={"error": repr(error)})
         if self._touched and not self.span and self.producer is not None:
             self._last_catalog_at = 0.0  # send what changed since the last catalog update
             try:
@@ -219,6 +237,7 @@ class KafkaWorker:
                 )
         if posts:
             span.add_result(self.engine.process(posts, now))
+            self.keeper.learned(records, len(posts), now)
 
     def _commit_span(self, now: float) -> None:
         """Produce everything the span holds and commit its offsets, in one transaction."""
@@ -226,8 +245,11 @@ class KafkaWorker:
         consumer = self._require(self.consumer)
         span = self.span
         catalog = self._catalog_updates(span)
+        state = self.keeper.transaction_records(self.engine, consumer, span.next_offsets)
         try:
             producer.begin_transaction()
+            for key, value in state.records:
+                producer.send(self.kafka.state_topic, key=key, value=value)
             for labels in span.labels:
                 for key, value in label_records(labels):
                     producer.send(self.kafka.labels_topic, key=key, value=value)
@@ -240,7 +262,7 @@ class KafkaWorker:
             for letter in span.dead_letters:
                 key, value = letter.to_record(now)
                 producer.send(self.kafka.deadletter_topic, key=key, value=value)
-            offsets = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in span.next_offsets.items()}
+            offsets = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in state.offsets.items()}
             producer.send_offsets_to_transaction(offsets, consumer.group_metadata())
             producer.commit_transaction()
         except FATAL_ERRORS as error:
@@ -255,8 +277,47 @@ class KafkaWorker:
             self._abort(span, now)
             return
         self.committed_posts += span.labelled()
+        self.keeper.committed(state)
         self._report(span, now, committed=True)
         self.span = OpenSpan()
+
+    # -- the durable model ----------------------------------------------------------------------------------
+
+    def _restore_model(self) -> None:
+        if self.fresh_model:
+            log.warning(
+                "starting with a fresh model as asked; its first checkpoint replaces the group's old one",
+                extra={"group_id": self.kafka.group_id},
+            )
+            return
+        restored = self.keeper.restore(self._require(self.consumer))
+        if restored is not None:
+            self.engine.close()
+            self.engine = restored
+            self._catalog = restored.catalog()
+
+    def _send_last_checkpoint(self) -> None:
+        """On a clean stop: a checkpoint with the committed offsets, so the next start has nothing to catch up."""
+        producer = self._require(self.producer)
+        consumer = self._require(self.consumer)
+        if not consumer.assignment():
+            return
+        state: StateWrite = self.keeper.transaction_records(self.engine, consumer, {}, force_checkpoint=True)
+        if state.checkpoint is None:
+            return
+        try:
+            producer.begin_transaction()
+            for key, value in state.records:
+                producer.send(self.kafka.state_topic, key=key, value=value)
+            offsets = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in state.offsets.items()}
+            producer.send_offsets_to_transaction(offsets, consumer.group_metadata())
+            producer.commit_transaction()
+        except FATAL_ERRORS:
+            raise
+        except KafkaError:
+            producer.abort_transaction()
+            raise
+        self.keeper.committed(state)
 
     def _send_catalog(self) -> None:
         """A transaction with only catalog entries: clusters changed by the last batches before a pause."""

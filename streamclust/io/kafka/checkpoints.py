@@ -1,0 +1,114 @@
+"""Checkpoints of a worker's model on the compacted state topic: when one is due, what it holds, and the records
+that carry it.
+
+A checkpoint is sent inside the transaction that commits a batch's labels and offsets, and it records those
+offsets (``extra["offsets"]``: topic -> partition -> the first offset the model has not learned from). A crash
+therefore either loses both or keeps both: the checkpoint on the topic always matches offsets that were
+committed with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+from kafka import TopicPartition
+
+from streamclust.errors import CheckpointError
+from streamclust.state.capture import capture
+from streamclust.state.model_state import ModelState
+from streamclust.state.records import state_records
+
+log = logging.getLogger("streamclust.kafka")
+
+KeyValue = tuple[bytes, bytes]
+
+
+def can_checkpoint(engine: Any) -> bool:
+    """Whether ``engine`` is the real engine, whose state can be captured (test doubles cannot)."""
+    from streamclust.engine import Engine
+
+    return isinstance(engine, Engine)
+
+
+def is_settled(engine: Any) -> bool:
+    """Warm, holding no posts and with no retrain running: a capture now restores to exactly this model.
+
+    (A retrain still running when a checkpoint is taken would be started again, later, by the restored engine;
+    waiting until it has finished keeps a restart exact. A finished one waiting for its swap is captured.)
+    """
+    job = getattr(engine, "job", None)
+    return bool(engine.is_warm) and not engine.pending_post_ids and (job is None or not job.running)
+
+
+@dataclass
+class CheckpointSchedule:
+    """Due after ``every_posts`` posts learned or ``every_seconds`` seconds, whichever comes first; the first
+    one is due as soon as the model is warm (the warm-up is the most expensive thing to lose)."""
+
+    every_posts: int
+    every_seconds: float
+    posts_since: int = 0
+    last_at: float | None = None  # monotonic seconds of the last checkpoint; None: none yet
+
+    def count(self, posts: int) -> None:
+        self.posts_since += posts
+
+    def due(self, now: float) -> bool:
+        if self.last_at is None:
+            return True
+        return self.posts_since >= self.every_posts or now - self.last_at >= self.every_seconds
+
+    def done(self, now: float) -> None:
+        self.posts_since = 0
+        self.last_at = now
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A captured model ready to send, and what it cost to get it."""
+
+    state: ModelState
+    records: list[KeyValue]
+    capture_seconds: float
+    encode_seconds: float
+
+    @property
+    def size_bytes(self) -> int:
+        return sum(len(key) + len(value) for key, value in self.records)
+
+
+def offsets_extra(offsets: dict[TopicPartition, int]) -> dict[str, Any]:
+    """``extra`` for a checkpoint: {"offsets": {topic: {partition: next offset}}} (JSON keys are strings)."""
+    by_topic: dict[str, dict[str, int]] = {}
+    for tp, offset in sorted(offsets.items()):
+        by_topic.setdefault(tp.topic, {})[str(tp.partition)] = int(offset)
+    return {"offsets": by_topic}
+
+
+def offsets_of(state: ModelState) -> dict[TopicPartition, int]:
+    """The input offsets a checkpoint was committed with (empty for one written in file mode)."""
+    try:
+        return {
+            TopicPartition(topic, int(partition)): int(offset)
+            for topic, partitions in state.extra.get("offsets", {}).items()
+            for partition, offset in partitions.items()
+        }
+    except (AttributeError, TypeError, ValueError) as error:
+        raise CheckpointError(
+            f"the checkpoint's input offsets are malformed ({error}); start afresh with --fresh-model"
+        ) from None
+
+
+def take_checkpoint(
+    engine: Any, offsets: dict[TopicPartition, int], namespace: str, chunk_bytes: int
+) -> Checkpoint:
+    """Capture ``engine`` with the offsets it has learned up to and cut it into state-topic records."""
+    started = time.perf_counter()
+    state = replace(capture(engine), extra=offsets_extra(offsets))
+    captured = time.perf_counter()
+    records = state_records(state, namespace, chunk_bytes)
+    encoded = time.perf_counter()
+    return Checkpoint(state, records, captured - started, encoded - captured)
