@@ -21,6 +21,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("streamclust.cli.evaluate", "score online clustering on a labelled dataset against baselines"),
     "bench": ("streamclust.cli.bench", "measure throughput and memory (core engine, Kafka end to end)"),
     "run": ("streamclust.cli.run", "the Kafka worker: label every post of the input topic exactly once"),
+    "replay": (
+        "streamclust.cli.replay",
+        "re-label the input topic with the current model into another topic",
+    ),
     "produce": ("streamclust.cli.produce", "replay a JSONL or CSV file into the input topic at a given rate"),
     "tail": ("streamclust.cli.tail", "print committed labels, events, catalog entries or dead letters"),
     "inspect": ("streamclust.cli.inspect", "print the clusters from the catalog topic; --cluster ID for one"),
