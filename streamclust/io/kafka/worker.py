@@ -133,10 +133,10 @@ class KafkaWorker:
         """Create missing topics, start the transactional producer, then subscribe the consumer."""
         admin = connect_admin(self.kafka, self.connect_timeout_seconds, self._stop.is_set)
         try:
-            ensure_topics(admin, self.kafka)
+            ensure_topics(admin, self.kafka, state_chunk_bytes=self.settings.state.chunk_bytes)
         finally:
             admin.close()
-        producer_config = transactional_producer_config(self.kafka, self.transactional_id)
+        producer_config = self._producer_config()
         self.producer = connect_producer(producer_config, self.connect_timeout_seconds, self._stop.is_set)
         self.producer.init_transactions()
         consumer_config = worker_consumer_config(self.kafka)
@@ -149,6 +149,11 @@ class KafkaWorker:
             "worker connected",
             extra={"transactional_id": self.transactional_id, "input_topic": self.kafka.input_topic},
         )
+
+    def _producer_config(self) -> dict[str, Any]:
+        # Room for a checkpoint chunk (state.chunk_bytes) in one request.
+        config = transactional_producer_config(self.kafka, self.transactional_id)
+        return config | {"max_request_size": max(1_048_576, self.settings.state.chunk_bytes + 65_536)}
 
     def run(self, max_seconds: float | None = None) -> None:
         """Process batches until stopped (or for ``max_seconds``), then close the clients and the engine."""
@@ -347,7 +352,7 @@ class KafkaWorker:
         except KafkaError as error:
             log.warning("abort failed; restarting the producer", extra={"error": repr(error)})
             producer.close(timeout=5)
-            config = transactional_producer_config(self.kafka, self.transactional_id)
+            config = self._producer_config()
             self.producer = connect_producer(config, self.connect_timeout_seconds, self._stop.is_set)
             self.producer.init_transactions()
         self._rewind(span.first_offsets)
