@@ -20,8 +20,11 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(
 ) -> None:
     posts = post_values(POSTS, prefix="crash-")
     stream.create_topics()
-    producer = threading.Thread(target=stream.produce, args=(posts,), kwargs={"rate": 400.0})
-    producer.start()  # about 50 s of input, spanning the kills below
+    # The last quarter is sent only after the kills, so every kill lands before the input is through, however
+    # long the restarts take (each restores the model and catches up first; a group join may wait 60 s).
+    held_back = POSTS // 4
+    producer = threading.Thread(target=stream.produce, args=(posts[:-held_back],), kwargs={"rate": 400.0})
+    producer.start()
 
     rng = random.Random(20_000)
     labels = CommittedReader(stream.bootstrap, stream.topic("labels"))
@@ -38,6 +41,7 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(
         labelled_at_kill.append(len(labels.records))
     producer.join(timeout=120)
     assert not producer.is_alive()
+    stream.produce(posts[-held_back:])
 
     final = WorkerProcess(stream.config, "crashy")
     workers.append(final)
