@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import random
 import subprocess
 import sys
@@ -150,6 +151,14 @@ class WorkerSubprocess:
             [*command, "--instance-id", instance_id], stdout=self.log, stderr=self.log
         )
 
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU the worker has used so far (Linux /proc), start-up and warm-up included."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> int:
         self.process.terminate()
         try:
@@ -263,6 +272,7 @@ def throughput(setup: BenchSetup, records: list[tuple[str, bytes]]) -> dict[str,
     started = time.monotonic()
     complete = watcher.wait_for(len(records), timeout=600)
     wall = time.monotonic() - started
+    cpu = worker.cpu_seconds()
     exit_code = worker.stop()
     watcher.stop()
     times = np.sort(np.array(list(watcher.seen_at.values())))
@@ -275,6 +285,7 @@ def throughput(setup: BenchSetup, records: list[tuple[str, bytes]]) -> dict[str,
         "complete": complete,
         "wall_seconds_including_startup_and_warmup": round(wall, 2),
         "sustained_posts_per_second": round((len(times) - 1 - first) / span, 1) if span > 0 else None,
+        "worker_cpu_seconds_including_startup_and_warmup": None if cpu is None else round(cpu, 2),
         "worker_exit_code": exit_code,
     }
 
