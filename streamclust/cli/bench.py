@@ -9,6 +9,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "core": ("streamclust.cli.bench_core", "the in-process engine: posts/s and peak memory"),
     "kafka": ("streamclust.cli.bench_kafka", "end to end through a real Kafka broker with transactions"),
     "state": ("streamclust.cli.bench_state", "checkpoint size and capture/encode/decode/restore times"),
+    "checkpoint": ("streamclust.cli.bench_checkpoint", "what one checkpoint to the state topic costs"),
 }
 
 
