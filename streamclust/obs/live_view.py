@@ -91,6 +91,8 @@ def render_status(numbers: LiveNumbers, now: float, top: int = 12) -> Renderable
         f"{len(active)}  ",
         ("model v", "dim"),
         f"{numbers.model_version}",
+        ("  dead letters ", "dim") if numbers.deadlettered else "",
+        f"{numbers.deadlettered:,}" if numbers.deadlettered else "",
     )
     table = Table(box=None, show_edge=False, pad_edge=False, expand=False)
     table.add_column("id", justify="right", style="bold")

@@ -28,7 +28,7 @@ def text_of(renderable: object, width: int = 120) -> str:
 
 
 def test_status_shows_rate_lag_outliers_and_the_largest_active_clusters_first() -> None:
-    numbers = LiveNumbers(started_at=100.0, lag=1234, expected_posts=5000)
+    numbers = LiveNumbers(started_at=100.0, lag=1234, expected_posts=5000, deadlettered=3)
     numbers.add(at=104.0, labelled=300, outliers=30)
     numbers.add(at=105.0, labelled=200, outliers=20)
     numbers.clusters = [
@@ -41,7 +41,7 @@ def test_status_shows_rate_lag_outliers_and_the_largest_active_clusters_first() 
 
     assert "500/5,000 posts" in shown
     assert re.search(r"posts/s\s+100\s", shown)  # 500 posts over the last 5 s
-    assert "lag 1,234" in shown and "outliers  10%" in shown and "clusters 2" in shown
+    assert "dead letters 3" in shown and "lag 1,234" in shown and "outliers  10%" in shown and "clusters 2" in shown
     assert shown.index("pin, unlock") < shown.index("card, arrive")
     assert "old" not in shown
 
