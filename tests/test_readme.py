@@ -17,6 +17,7 @@ from streamclust.schema import CatalogEntry, ClusterEvent, LabelRecord
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 
+REPLAY_TEST = "tests/kafka/test_replay.py::test_replay_relabels_the_topic_without_touching_the_live_worker"
 BROKER_TEST = "tests/kafka/test_broker_cli.py::test_broker_starts_answers_and_stops"
 SCALE_OUT_TEST = (
     "tests/kafka/test_scale_out.py::test_three_workers_share_one_model_and_survive_losing_the_trainer"
@@ -65,6 +66,9 @@ COVERED_BY = {
         "tests/evaluate/test_eval_cli.py::test_eval_prints_a_table_and_writes_every_figure"
     ),
     ".venv/bin/streamclust bench core": "tests/test_bench_cli.py::test_bench_core_writes_its_figures",
+    "streamclust replay --config my.yaml --from-beginning --output-topic post-labels-replay": REPLAY_TEST,
+    "streamclust replay --config my.yaml --from-timestamp 2026-11-24T09:00:00Z "
+    "--output-topic post-labels-since-nine": REPLAY_TEST,
     ".venv/bin/streamclust bench state": (
         "tests/state/test_bench_state.py::test_bench_state_measures_a_checkpoint_and_checks_it_restores"
     ),
@@ -98,9 +102,10 @@ def test_every_readme_command_is_run_by_a_test_or_by_ci() -> None:
         assert not function or f"def {function}(" in source, f"{target} does not exist"
 
 
-@pytest.mark.parametrize("command", [c for c in COVERED_BY if ".venv/bin/streamclust" in c])
+@pytest.mark.parametrize("command", [c for c in COVERED_BY if re.search(r"(^|/)streamclust ", c)])
 def test_every_streamclust_command_in_the_readme_parses(command: str) -> None:
     words = shlex.split(command.split("|")[-1])
+    assert words[0].endswith("streamclust")
     build_parser().parse_args(words[1:])  # exits with a usage error on an unknown command or option
 
 

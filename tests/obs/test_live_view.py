@@ -41,7 +41,12 @@ def test_status_shows_rate_lag_outliers_and_the_largest_active_clusters_first() 
 
     assert "500/5,000 posts" in shown
     assert re.search(r"posts/s\s+100\s", shown)  # 500 posts over the last 5 s
-    assert "dead letters 3" in shown and "lag 1,234" in shown and "outliers  10%" in shown and "clusters 2" in shown
+    assert (
+        "dead letters 3" in shown
+        and "lag 1,234" in shown
+        and "outliers  10%" in shown
+        and "clusters 2" in shown
+    )
     assert shown.index("pin, unlock") < shown.index("card, arrive")
     assert "old" not in shown
 
