@@ -324,6 +324,7 @@ def shared_throughput(setup: BenchSetup, records: list[tuple[str, bytes]], worke
         "sustained_posts_per_second": round((len(times) - 1 - first) / span, 1) if span > 0 else None,
         "trainer_learned_all": learned,
         "cluster_birth_to_first_label_seconds": birth_to_first_label(setup.bootstrap, kafka),
+        "cluster_birth_to_published_model_seconds": birth_to_published_model(setup.bootstrap, kafka, models),
         "trainer_posts_per_second": models.sustained_rate(len(records)),
         "models_published_seen": len(models.seen),
         "worker_exit_codes": exit_codes,
@@ -348,27 +349,51 @@ def read_all(bootstrap: str, topic: str) -> list[Any]:
     return records
 
 
-def birth_to_first_label(bootstrap: str, kafka: KafkaSettings) -> dict[str, Any]:
-    """Shared mode: how long after the trainer created a cluster a labeler first gave its id to a post
-    (``created`` event's ``at`` to the earliest label's ``processed_at``), over clusters that got a label."""
+def born_at(bootstrap: str, kafka: KafkaSettings) -> dict[int, float]:
+    """Cluster id -> the ``at`` of its ``created`` event."""
     born = {}
     for record in read_all(bootstrap, kafka.events_topic):
         event = json.loads(record.value)
         if event["kind"] == "created":
             born[event["cluster_id"]] = event["at"]
+    return born
+
+
+def percentiles(delays: list[float], count_key: str, total: int) -> dict[str, Any]:
+    values = np.array(delays)
+    return {
+        "clusters_born": total,
+        count_key: len(values),
+        "p50": round(float(np.percentile(values, 50)), 2) if len(values) else None,
+        "p90": round(float(np.percentile(values, 90)), 2) if len(values) else None,
+    }
+
+
+def birth_to_published_model(bootstrap: str, kafka: KafkaSettings, models: ModelWatcher) -> dict[str, Any]:
+    """Shared mode: how long after the trainer created a cluster the first published model holding it was
+    complete on the state topic (labelers swap it in before their next batch)."""
+    born = born_at(bootstrap, kafka)
+    first_seen: dict[int, float] = {}
+    for at, cluster_ids in models.clusters_seen:
+        for cluster in cluster_ids:
+            first_seen.setdefault(cluster, at)
+    delays = [first_seen[cluster] - at for cluster, at in born.items() if cluster in first_seen]
+    return percentiles(delays, "clusters_published", len(born))
+
+
+def birth_to_first_label(bootstrap: str, kafka: KafkaSettings) -> dict[str, Any]:
+    """Shared mode: how long after the trainer created a cluster a labeler first gave its id to a post
+    (``created`` event's ``at`` to the earliest label's ``processed_at``), over clusters that got a label.
+    Includes the wait for the cluster's next post to arrive."""
+    born = born_at(bootstrap, kafka)
     first_label: dict[int, float] = {}
     for record in read_all(bootstrap, kafka.labels_topic):
         label = json.loads(record.value)
         cluster = label["cluster_id"]
         if cluster in born:
             first_label[cluster] = min(first_label.get(cluster, label["processed_at"]), label["processed_at"])
-    delays = np.array([first_label[cluster] - born[cluster] for cluster in first_label])
-    return {
-        "clusters_born": len(born),
-        "clusters_labelled": len(delays),
-        "p50": round(float(np.percentile(delays, 50)), 2) if len(delays) else None,
-        "p90": round(float(np.percentile(delays, 90)), 2) if len(delays) else None,
-    }
+    delays = [first_label[cluster] - born[cluster] for cluster in first_label]
+    return percentiles(delays, "clusters_labelled", len(born))
 
 
 class ModelWatcher(threading.Thread):
@@ -380,6 +405,7 @@ class ModelWatcher(threading.Thread):
         super().__init__(daemon=True)
         self.follower = StateFollower(kafka, kafka.group_id)
         self.seen: list[tuple[float, int]] = []  # (unix time, position)
+        self.clusters_seen: list[tuple[float, list[int]]] = []  # (unix time, cluster ids of that model)
         self._halt = threading.Event()
 
     def run(self) -> None:
@@ -388,7 +414,9 @@ class ModelWatcher(threading.Thread):
             state = self.follower.poll_newer(*current, timeout_ms=200)
             if state is not None:
                 current = state.order
-                self.seen.append((time.time(), state.position))
+                at = time.time()
+                self.seen.append((at, state.position))
+                self.clusters_seen.append((at, state.arrays["table/ids"].tolist()))
         self.follower.close()
 
     def wait_for(self, position: int, timeout: float) -> bool:
@@ -420,6 +448,9 @@ def latency(
     create_topics(kafka)
     watcher = LabelWatcher(setup.bootstrap, kafka.labels_topic)
     watcher.start()
+    models = ModelWatcher(kafka) if shared_workers else None
+    if models is not None:
+        models.start()
     workers = [
         WorkerSubprocess(
             config, setup.engine, setup.workdir / f"latency-worker-{n}.log", instance_id=f"bench-{n}"
@@ -436,6 +467,8 @@ def latency(
     complete = watcher.wait_for(len(warm) + len(measured), timeout=120)
     exit_codes = [worker.stop() for worker in workers]
     watcher.stop()
+    if models is not None:
+        models.stop()
     delays = np.array(
         [watcher.seen_at[post_id] - sent for post_id, sent in sent_at.items() if post_id in watcher.seen_at]
     )
@@ -453,8 +486,13 @@ def latency(
         "max_ms": round(float(delays.max()) * 1000, 1) if len(delays) else None,
         "worker_exit_code": max(exit_codes, key=abs),
     } | (
-        {"cluster_birth_to_first_label_seconds": birth_to_first_label(setup.bootstrap, kafka)}
-        if shared_workers
+        {
+            "cluster_birth_to_first_label_seconds": birth_to_first_label(setup.bootstrap, kafka),
+            "cluster_birth_to_published_model_seconds": birth_to_published_model(
+                setup.bootstrap, kafka, models
+            ),
+        }
+        if models is not None
         else {}
     )
 
