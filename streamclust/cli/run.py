@@ -62,6 +62,11 @@ def shared_worker(args: argparse.Namespace, settings: Any, metrics: Any) -> Any:
             f"--engine {args.engine} cannot run in scale.mode shared (its model cannot be published); "
             "use the default engine or scale.mode solo"
         )
+    if args.fresh_model:
+        raise ConfigError(
+            "--fresh-model applies to scale.mode solo; a shared deployment follows the newest model of its group. "
+            "To start shared mode afresh, give it a new kafka.group_id"
+        )
     if args.instance_id is None:
         raise ConfigError("scale.mode shared needs --instance-id: give each worker of the group its own name")
     observers = [] if metrics is None else [metrics]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -31,6 +31,7 @@ from streamclust.config import KafkaSettings, Settings
 from streamclust.engine import Engine
 from streamclust.errors import KafkaSetupError
 from streamclust.io.decode import decode_json
+from streamclust.io.kafka.checkpoints import offsets_of, take_checkpoint
 from streamclust.io.kafka.clients import (
     connect_consumer,
     connect_producer,
@@ -41,28 +42,12 @@ from streamclust.io.kafka.records import catalog_record, event_record
 from streamclust.io.kafka.state_topic import read_latest_state
 from streamclust.io.report import TrainerProgress
 from streamclust.schema import ClusterEvent, EventKind, Post
-from streamclust.state.capture import capture, restore
-from streamclust.state.records import state_records
+from streamclust.state.capture import restore
 
 log = logging.getLogger("streamclust.kafka")
 
 STRUCTURAL_CHANGES = (EventKind.CREATED, EventKind.MERGED, EventKind.RETIRED)
 FULL_CATALOG_EVERY_SECONDS = 60.0
-
-
-def offsets_extra(offsets: dict[TopicPartition, int]) -> dict[str, Any]:
-    by_topic: dict[str, dict[str, int]] = {}
-    for tp, offset in sorted(offsets.items()):
-        by_topic.setdefault(tp.topic, {})[str(tp.partition)] = int(offset)
-    return {"offsets": by_topic}
-
-
-def offsets_of(state: Any) -> dict[TopicPartition, int]:
-    return {
-        TopicPartition(topic, int(partition)): int(offset)
-        for topic, partitions in state.extra.get("offsets", {}).items()
-        for partition, offset in partitions.items()
-    }
 
 
 class TrainerFenced(Exception):
@@ -120,7 +105,9 @@ class Trainer:
 
     def start(self) -> None:
         """Fence any previous trainer, restore the newest model, and position on every input partition."""
-        config = transactional_producer_config(self.kafka, trainer_transactional_id(self.kafka))
+        config = transactional_producer_config(self.kafka, trainer_transactional_id(self.kafka)) | {
+            "max_request_size": max(1_048_576, self.settings.state.chunk_bytes + 65_536)  # a state chunk fits
+        }
         self.producer = connect_producer(config, self.connect_timeout_seconds, self.should_stop)
         self.producer.init_transactions()  # after this, no earlier trainer can commit anything
         state = read_latest_state(self.kafka, self.namespace)
@@ -171,8 +158,8 @@ class Trainer:
         started = time.monotonic()
         consumer = self._require(self.consumer)
         learned_up_to = {tp: consumer.position(tp) for tp in consumer.assignment()}
-        state = replace(capture(engine), extra=offsets_extra(learned_up_to))
-        records = state_records(state, self.namespace, self.settings.state.chunk_bytes)
+        checkpoint = take_checkpoint(engine, learned_up_to, self.namespace, self.settings.state.chunk_bytes)
+        state, records = checkpoint.state, checkpoint.records
         catalog = self._catalog_updates(started)
         try:
             producer.begin_transaction()
