@@ -31,6 +31,7 @@ class WorkerReport:
         default_factory=list
     )  # every label of the batch (``result`` has the last)
     events: list[ClusterEvent] = field(default_factory=list)  # every cluster event of the batch
+    checkpoint_bytes: int = 0  # size of the model checkpoint this batch's transaction carried (0: none)
 
 
 @dataclass(frozen=True)

@@ -211,6 +211,21 @@ class WorkerMetrics:
 
     def _declare_model(self) -> None:
         registry = self.registry
+        self.checkpoints = Counter(
+            f"{PREFIX}_checkpoints",
+            "Solo mode: model checkpoints committed to the state topic with a batch.",
+            registry=registry,
+        )
+        self.checkpoint_bytes = Gauge(
+            f"{PREFIX}_checkpoint_size_bytes",
+            "Size of the last committed model checkpoint.",
+            registry=registry,
+        )
+        self.last_checkpoint = Gauge(
+            f"{PREFIX}_last_checkpoint_timestamp_seconds",
+            "Unix time the last model checkpoint was committed (restarts catch up from there).",
+            registry=registry,
+        )
         self.reconstruction_error = Histogram(
             f"{PREFIX}_reconstruction_error",
             "Mean autoencoder reconstruction error of each batch.",
@@ -303,6 +318,10 @@ class WorkerMetrics:
             if report.committed:
                 self._observe_outputs(report.result)
                 self.end_to_end_seconds.observe_many(report.end_to_end_seconds)
+        if report.committed and report.checkpoint_bytes:
+            self.checkpoints.inc()
+            self.checkpoint_bytes.set(report.checkpoint_bytes)
+            self.last_checkpoint.set_to_current_time()
 
     def observe_rebalance(self, assigned: int, revoked: int) -> None:
         self.rebalances.inc()

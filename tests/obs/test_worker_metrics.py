@@ -225,3 +225,19 @@ def test_the_trainer_reports_its_role_lag_and_publications(metrics: WorkerMetric
     metrics.observe_trainer(None)  # the role moved to another worker
     assert value(metrics, "streamclust_is_trainer") == 0
     assert value(metrics, "streamclust_trainer_lag_posts") == 0
+
+
+def test_a_batch_that_carried_a_checkpoint_counts_it_with_its_size_and_time(
+    metrics: WorkerMetrics, make_report: ReportFactory
+) -> None:
+    metrics.observe_batch(make_report())
+    assert value(metrics, "streamclust_checkpoints_total") == 0
+    assert value(metrics, "streamclust_last_checkpoint_timestamp_seconds") == 0
+
+    metrics.observe_batch(make_report(checkpoint_bytes=16_000_000))
+    metrics.observe_batch(make_report(checkpoint_bytes=9_000, committed=False, aborted=True))
+
+    assert value(metrics, "streamclust_checkpoints_total") == 1
+    assert value(metrics, "streamclust_checkpoint_size_bytes") == 16_000_000
+    last = value(metrics, "streamclust_last_checkpoint_timestamp_seconds")
+    assert last is not None and last > 1.7e9

@@ -36,7 +36,7 @@ from kafka.structs import OffsetAndMetadata
 from streamclust.config import Settings
 from streamclust.errors import KafkaSetupError
 from streamclust.io.decode import decode_json
-from streamclust.io.kafka.checkpoints import can_checkpoint
+from streamclust.io.kafka.checkpoints import Checkpoint, can_checkpoint
 from streamclust.io.kafka.clients import (
     BrokerWatch,
     connect_admin,
@@ -283,7 +283,7 @@ class KafkaWorker:
             return
         self.committed_posts += span.labelled()
         self.keeper.committed(state)
-        self._report(span, now, committed=True)
+        self._report(span, now, committed=True, checkpoint=state.checkpoint)
         self.span = OpenSpan()
 
     # -- the durable model ----------------------------------------------------------------------------------
@@ -419,7 +419,9 @@ class KafkaWorker:
             return self._catalog
         return [entry for entry in self._catalog if entry.cluster_id in touched]
 
-    def _report(self, span: OpenSpan, now: float, *, committed: bool) -> None:
+    def _report(
+        self, span: OpenSpan, now: float, *, committed: bool, checkpoint: Checkpoint | None = None
+    ) -> None:
         if not self.observers:
             return
         done = time.time()
@@ -440,6 +442,7 @@ class KafkaWorker:
             aborted=not committed,
             labels=list(span.labels),
             events=list(span.events),
+            checkpoint_bytes=0 if checkpoint is None else checkpoint.size_bytes,
         )
         for observer in self.observers:
             observer.observe_batch(report)
