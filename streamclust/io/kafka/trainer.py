@@ -48,6 +48,7 @@ log = logging.getLogger("streamclust.kafka")
 
 STRUCTURAL_CHANGES = (EventKind.CREATED, EventKind.MERGED, EventKind.RETIRED)
 FULL_CATALOG_EVERY_SECONDS = 60.0
+STATE_READ_TIMEOUT_SECONDS = 300.0  # the state topic holds every model published since its last compaction
 
 
 class TrainerFenced(Exception):
@@ -110,7 +111,7 @@ class Trainer:
         }
         self.producer = connect_producer(config, self.connect_timeout_seconds, self.should_stop)
         self.producer.init_transactions()  # after this, no earlier trainer can commit anything
-        state = read_latest_state(self.kafka, self.namespace)
+        state = read_latest_state(self.kafka, self.namespace, timeout_s=STATE_READ_TIMEOUT_SECONDS)
         self.engine = self.engine_factory() if state is None else restore(state, self.settings)
         resume_from = {} if state is None else offsets_of(state)
         self.consumer = connect_consumer(
