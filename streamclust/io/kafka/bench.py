@@ -323,7 +323,7 @@ def shared_throughput(setup: BenchSetup, records: list[tuple[str, bytes]], worke
         "wall_seconds_including_startup_and_warmup": round(wall, 2),
         "sustained_posts_per_second": round((len(times) - 1 - first) / span, 1) if span > 0 else None,
         "trainer_learned_all": learned,
-        "cluster_birth_to_first_label_seconds": birth_to_first_label(setup.bootstrap, kafka),
+        "cluster_birth_to_first_label_seconds": birth_to_first_label(setup.bootstrap, kafka, models),
         "cluster_birth_to_published_model_seconds": birth_to_published_model(setup.bootstrap, kafka, models),
         "trainer_posts_per_second": models.sustained_rate(len(records)),
         "models_published_seen": len(models.seen),
@@ -349,12 +349,14 @@ def read_all(bootstrap: str, topic: str) -> list[Any]:
     return records
 
 
-def born_at(bootstrap: str, kafka: KafkaSettings) -> dict[int, float]:
-    """Cluster id -> the ``at`` of its ``created`` event."""
+def born_at(bootstrap: str, kafka: KafkaSettings, models: ModelWatcher) -> dict[int, float]:
+    """Cluster id -> the ``at`` of its ``created`` event, for clusters born after the first published model
+    (those born in the warm-up wait for the first model's training, which is not the delay asked about)."""
+    first_model = set(models.clusters_seen[0][1]) if models.clusters_seen else set()
     born = {}
     for record in read_all(bootstrap, kafka.events_topic):
         event = json.loads(record.value)
-        if event["kind"] == "created":
+        if event["kind"] == "created" and event["cluster_id"] not in first_model:
             born[event["cluster_id"]] = event["at"]
     return born
 
@@ -362,7 +364,7 @@ def born_at(bootstrap: str, kafka: KafkaSettings) -> dict[int, float]:
 def percentiles(delays: list[float], count_key: str, total: int) -> dict[str, Any]:
     values = np.array(delays)
     return {
-        "clusters_born": total,
+        "clusters_born_after_warm_up": total,
         count_key: len(values),
         "p50": round(float(np.percentile(values, 50)), 2) if len(values) else None,
         "p90": round(float(np.percentile(values, 90)), 2) if len(values) else None,
@@ -372,7 +374,7 @@ def percentiles(delays: list[float], count_key: str, total: int) -> dict[str, An
 def birth_to_published_model(bootstrap: str, kafka: KafkaSettings, models: ModelWatcher) -> dict[str, Any]:
     """Shared mode: how long after the trainer created a cluster the first published model holding it was
     complete on the state topic (labelers swap it in before their next batch)."""
-    born = born_at(bootstrap, kafka)
+    born = born_at(bootstrap, kafka, models)
     first_seen: dict[int, float] = {}
     for at, cluster_ids in models.clusters_seen:
         for cluster in cluster_ids:
@@ -381,11 +383,11 @@ def birth_to_published_model(bootstrap: str, kafka: KafkaSettings, models: Model
     return percentiles(delays, "clusters_published", len(born))
 
 
-def birth_to_first_label(bootstrap: str, kafka: KafkaSettings) -> dict[str, Any]:
+def birth_to_first_label(bootstrap: str, kafka: KafkaSettings, models: ModelWatcher) -> dict[str, Any]:
     """Shared mode: how long after the trainer created a cluster a labeler first gave its id to a post
     (``created`` event's ``at`` to the earliest label's ``processed_at``), over clusters that got a label.
     Includes the wait for the cluster's next post to arrive."""
-    born = born_at(bootstrap, kafka)
+    born = born_at(bootstrap, kafka, models)
     first_label: dict[int, float] = {}
     for record in read_all(bootstrap, kafka.labels_topic):
         label = json.loads(record.value)
@@ -487,7 +489,7 @@ def latency(
         "worker_exit_code": max(exit_codes, key=abs),
     } | (
         {
-            "cluster_birth_to_first_label_seconds": birth_to_first_label(setup.bootstrap, kafka),
+            "cluster_birth_to_first_label_seconds": birth_to_first_label(setup.bootstrap, kafka, models),
             "cluster_birth_to_published_model_seconds": birth_to_published_model(
                 setup.bootstrap, kafka, models
             ),
