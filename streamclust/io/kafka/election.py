@@ -13,6 +13,7 @@ Nothing is ever written to the control topic; the group membership is the whole 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,7 @@ from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
 from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
 
 from streamclust.config import KafkaSettings
+from streamclust.errors import KafkaSetupError
 from streamclust.io.kafka.clients import connect_consumer, connection_config
 from streamclust.io.kafka.topics import control_topic
 
@@ -42,6 +44,9 @@ def election_consumer_config(kafka: KafkaSettings, member: str | None) -> dict[s
         "session_timeout_ms": 10_000,
         "heartbeat_interval_ms": 2_000,
         "max_poll_interval_ms": 300_000,
+        # The group leader assigns only partitions its metadata knows: refresh often, so a control topic that
+        # was created a moment ago is not left unassigned until the default five-minute refresh.
+        "metadata_max_age_ms": 10_000,
         "partition_assignment_strategy": [CooperativeStickyAssignor()],
     }
 
@@ -71,7 +76,20 @@ class TrainerElection:
     ) -> None:
         config = election_consumer_config(self.kafka, self.member)
         self.consumer = connect_consumer(config, give_up_after, should_stop)
+        self._wait_for_control_topic(give_up_after, should_stop)
         self.consumer.subscribe([self.partition.topic], listener=_ElectionListener(self))
+
+    def _wait_for_control_topic(self, give_up_after: float | None, should_stop: Callable[[], bool]) -> None:
+        """Join only once this client's metadata has the control topic (it may have just been created)."""
+        assert self.consumer is not None
+        deadline = time.monotonic() + (give_up_after if give_up_after is not None else 60.0)
+        while not self.consumer.partitions_for_topic(self.partition.topic):
+            if should_stop() or time.monotonic() > deadline:
+                raise KafkaSetupError(
+                    f"the trainer election's control topic {self.partition.topic!r} does not exist; let the "
+                    "worker create it (kafka.create_topics: true) or create it with one partition"
+                )
+            time.sleep(0.2)
 
     def poll(self, timeout_ms: int = 0) -> bool:
         """Take part in the group (heartbeats, rebalances); returns whether this member is the trainer."""
