@@ -7,6 +7,7 @@ This test stops and restarts a broker of its own (``local-broker --keep-data``),
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import subprocess
 import time
@@ -135,3 +136,36 @@ def test_broker_watch_tells_a_listening_server_from_a_closed_port() -> None:
         assert BrokerWatch(f"{closed},{listening}").unreachable_because() is None
         reason = BrokerWatch(closed).unreachable_because()
         assert reason is not None and reason.startswith(closed)
+
+
+def test_broker_watch_warns_while_unreachable_and_stays_quiet_after_progress(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from streamclust.io.kafka.clients import BrokerWatch
+
+    quiet_server, watched_server = f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"
+    quiet = BrokerWatch(quiet_server, every_seconds=60.0)
+    quiet.saw_progress()  # a batch was just committed: no check, no warning
+    watch = BrokerWatch(watched_server, every_seconds=60.0)
+
+    def warnings_about(server: str) -> list[logging.LogRecord]:
+        return [
+            record
+            for record in caplog.records
+            if record.getMessage() == "kafka broker unreachable, retrying"
+            and str(getattr(record, "error", "")).startswith(server)
+        ]
+
+    with caplog.at_level("WARNING", logger="streamclust.kafka"):
+        quiet.start()
+        watch.start()
+        deadline = time.monotonic() + 15
+        while len(warnings_about(watched_server)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        quiet.stop()
+        watch.stop()
+
+    first, second = warnings_about(watched_server)[:2]
+    assert (getattr(first, "attempt", None), getattr(first, "retry_in_seconds", None)) == (1, 1.0)
+    assert (getattr(second, "attempt", None), getattr(second, "retry_in_seconds", None)) == (2, 2.0)
+    assert warnings_about(quiet_server) == []

@@ -152,7 +152,9 @@ class BrokerWatch:
     During an outage kafka-python's clients reconnect by themselves (with backoff) and the worker waits for them
     (an open transaction is committed once the broker is back, or aborted and its posts read again), so nothing
     is lost; this thread makes the outage visible: a warning per check while it lasts (checks back off from
-    1 s to 30 s) and an info line when it ends. A plain TCP connect is the check, whatever the security protocol.
+    1 s to 30 s) and an info line when it ends. A plain TCP connect is the check, whatever the security protocol;
+    it is skipped while the worker reports progress (``saw_progress`` after each commit), so a busy worker opens
+    no extra connections.
     """
 
     def __init__(
@@ -163,6 +165,11 @@ class BrokerWatch:
         self.connect_timeout_seconds = connect_timeout_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._progress_at = float("-inf")
+
+    def saw_progress(self) -> None:
+        """The clients just talked to the broker successfully (a committed batch)."""
+        self._progress_at = time.monotonic()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._watch, name="kafka-broker-watch", daemon=True)
@@ -190,7 +197,8 @@ class BrokerWatch:
         delay = 1.0
         down_since = 0.0
         while not self._stop.is_set():
-            reason = self.unreachable_because()
+            recent = attempt == 0 and time.monotonic() - self._progress_at < self.every_seconds
+            reason = None if recent else self.unreachable_because()
             if reason is None:
                 if attempt:
                     log.info(

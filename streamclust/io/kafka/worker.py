@@ -282,6 +282,7 @@ class KafkaWorker:
             self._abort(span, now)
             return
         self.committed_posts += span.labelled()
+        self.broker_watch.saw_progress()
         self.keeper.committed(state)
         self._report(span, now, committed=True, checkpoint=state.checkpoint)
         self.span = OpenSpan()
