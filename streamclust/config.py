@@ -124,7 +124,12 @@ class ClusterSettings(Section):
         default="auto",
         description="FAISS index of the centroids; 'auto' is exact (flat) up to flat_max_clusters, then HNSW",
     )
-    flat_max_clusters: int = Field(default=512, ge=1, description="'auto' switches to HNSW above this")
+    flat_max_clusters: int = Field(
+        default=20_000,
+        ge=1,
+        description="'auto' switches to HNSW above this many clusters (below it, rebuilding and searching a flat "
+        "index every batch is faster: benchmarks/index_crossover.py)",
+    )
     half_life_posts: int = Field(
         default=2_000, ge=1, description="sets the floor of a centroid's learning rate"
     )
