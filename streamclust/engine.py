@@ -187,7 +187,19 @@ class Engine:
         rows, similarities = self.index.nearest(latents, self.table.centroids)
         accepted = self.accepted(rows, similarities)
         cluster_ids = np.where(accepted, self.table.ids[np.maximum(rows, 0)] if len(self.table) else -1, -1)
-        labels = LabelBatch(
+        labels = self.label_batch(posts, cluster_ids, similarities, accepted, now)
+        return BatchResult(labels=labels, stats=self.stats(posts_in=len(posts), labels=labels))
+
+    def label_batch(
+        self,
+        posts: Sequence[Post],
+        cluster_ids: np.ndarray,
+        similarities: np.ndarray,
+        accepted: np.ndarray,
+        now: float,
+    ) -> LabelBatch:
+        """The labels of a batch under the current model version (outliers: not accepted)."""
+        return LabelBatch(
             post_ids=[post.id for post in posts],
             cluster_ids=cluster_ids.astype(np.int64),
             similarities=similarities.astype(np.float32),
@@ -195,7 +207,6 @@ class Engine:
             model_version=self.model_version,
             processed_at=now,
         )
-        return BatchResult(labels=labels, stats=self.stats(posts_in=len(posts), labels=labels))
 
     def accepted(self, rows: np.ndarray, similarities: np.ndarray) -> np.ndarray:
         """Whether each post's nearest cluster (row -1: none) accepts it at its similarity."""
@@ -320,14 +331,7 @@ class Engine:
         self.index.refresh(self.table.centroids, structure_changed=False)
         retrain = self.advance_retraining(now, drift)
 
-        labels = LabelBatch(
-            post_ids=[post.id for post in posts],
-            cluster_ids=cluster_ids.astype(np.int64),
-            similarities=similarities.astype(np.float32),
-            is_outlier=~accepted,
-            model_version=self.model_version,
-            processed_at=now,
-        )
+        labels = self.label_batch(posts, cluster_ids, similarities, accepted, now)
         stats = self.stats(
             posts_in=n,
             labels=labels,

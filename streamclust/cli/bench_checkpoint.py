@@ -7,15 +7,15 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
-import subprocess
 import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-from streamclust.cli.bench_kafka import BROKER_SCRIPT, REPO, SHARED_BANKING, free_port
+from streamclust.cli.bench_kafka import REPO, SHARED_BANKING, broker_for_bench
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -34,23 +34,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from streamclust.errors import KafkaSetupError
-
     workdir = Path(tempfile.mkdtemp(prefix="streamclust-bench-checkpoint-"))
-    broker: list[str] | None = None
-    bootstrap = args.bootstrap
-    if bootstrap is None:
-        port = free_port()
-        broker = [str(BROKER_SCRIPT), "--port", str(port), "--run-dir", str(workdir / "broker")]
-        started = subprocess.run([broker[0], "start", *broker[1:], "--controller-port", str(free_port())])
-        if started.returncode != 0:
-            raise KafkaSetupError("the local broker did not start (see above)")
-        bootstrap = f"127.0.0.1:{port}"
     try:
-        result = measure(args, bootstrap)
+        with broker_for_bench(args.bootstrap, workdir) as bootstrap:
+            result = measure(args, bootstrap)
     finally:
-        if broker is not None:
-            subprocess.run([broker[0], "stop", *broker[1:]])
+        shutil.rmtree(workdir, ignore_errors=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {args.out}")

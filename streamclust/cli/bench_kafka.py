@@ -12,6 +12,8 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -125,75 +127,84 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@contextmanager
+def broker_for_bench(bootstrap: str | None, workdir: Path) -> Iterator[str]:
+    """The broker given with ``--bootstrap``, or a local one started in ``workdir`` and stopped on the way out."""
+    from streamclust.errors import KafkaSetupError
+
+    if bootstrap is not None:
+        yield bootstrap
+        return
+    port = free_port()
+    broker = [str(BROKER_SCRIPT), "--port", str(port), "--run-dir", str(workdir / "broker")]
+    started = subprocess.run([broker[0], "start", *broker[1:], "--controller-port", str(free_port())])
+    if started.returncode != 0:
+        raise KafkaSetupError("the local broker did not start (see above)")
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        subprocess.run([broker[0], "stop", *broker[1:]])
+
+
 def run(args: argparse.Namespace) -> int:
     from streamclust.config import load_settings
-    from streamclust.errors import KafkaSetupError
     from streamclust.io.kafka import bench
 
     settings = load_settings(args.config if args.config and args.config.exists() else None)
     workdir = Path(tempfile.mkdtemp(prefix="streamclust-bench-kafka-"))
-    broker: list[str] | None = None
-    bootstrap = args.bootstrap
-    if bootstrap is None:
-        port = free_port()
-        broker = [str(BROKER_SCRIPT), "--port", str(port), "--run-dir", str(workdir / "broker")]
-        started = subprocess.run([broker[0], "start", *broker[1:], "--controller-port", str(free_port())])
-        if started.returncode != 0:
-            raise KafkaSetupError("the local broker did not start (see above)")
-        bootstrap = f"127.0.0.1:{port}"
     try:
-        setup = bench.BenchSetup(
-            bootstrap=bootstrap,
-            engine=args.engine,
-            config=args.config if args.config and args.config.exists() else None,
-            workdir=workdir,
-            partitions=args.partitions,
-            batch_size=args.batch_size or settings.kafka.batch_size,
-            max_wait_ms=args.max_wait_ms or settings.kafka.max_wait_ms,
-        )
-        texts = bench.load_texts(args.data, args.posts)
-        records = bench.post_records(texts, args.posts, "tp-")
-        print(f"broker {bootstrap}; engine {args.engine}; {args.posts} posts; batch {setup.batch_size}")
-        if args.workers:
-            scaled = scale_out(args, setup, texts, records)
-            out = args.out or Path("out") / "bench-scale-out.json"
+        with broker_for_bench(args.bootstrap, workdir) as bootstrap:
+            setup = bench.BenchSetup(
+                bootstrap=bootstrap,
+                engine=args.engine,
+                config=args.config if args.config and args.config.exists() else None,
+                workdir=workdir,
+                partitions=args.partitions,
+                batch_size=args.batch_size or settings.kafka.batch_size,
+                max_wait_ms=args.max_wait_ms or settings.kafka.max_wait_ms,
+            )
+            texts = bench.load_texts(args.data, args.posts)
+            records = bench.post_records(texts, args.posts, "tp-")
+            print(f"broker {bootstrap}; engine {args.engine}; {args.posts} posts; batch {setup.batch_size}")
+            if args.workers:
+                scaled = scale_out(args, setup, texts, records)
+                out = args.out or Path("out") / "bench-scale-out.json"
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_text(json.dumps(scaled, indent=2) + "\n", encoding="utf-8")
+                print(f"wrote {out}")
+                return 0
+            raw_plain = bench.raw_ceiling(setup, records, transactional=False)
+            print(f"raw kafka-python consume+produce, no transactions: {raw_plain:,.0f} posts/s")
+            raw_tx = bench.raw_ceiling(setup, records, transactional=True)
+            print(f"raw kafka-python consume+produce, a transaction per batch: {raw_tx:,.0f} posts/s")
+            through = bench.throughput(setup, records)
+            sustained = through["sustained_posts_per_second"] or 0.0
+            print(
+                f"streamclust worker: {sustained:,.0f} posts/s sustained "
+                f"({sustained / raw_tx:.0%} of the transactional ceiling); {through}"
+            )
+            warmup = settings.encoder.warmup_posts + 2 * setup.batch_size
+            lat = bench.latency(setup, texts, args.rate, args.latency_seconds, warmup)
+            print(f"latency at {args.rate:,.0f} posts/s offered: {lat}")
+            result: dict[str, Any] = {
+                "command": "streamclust bench kafka",
+                "arguments": {k: str(v) for k, v in vars(args).items() if not k.startswith("_")},
+                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "raw_posts_per_second": {"plain": round(raw_plain, 1), "transactional": round(raw_tx, 1)},
+                "throughput": through,
+                "ratio_to_transactional_ceiling": round(sustained / raw_tx, 3) if raw_tx else None,
+                "latency": lat,
+                "targets": {
+                    "throughput_10000_per_second": sustained >= 10_000,
+                    "p99_under_500_ms_at_2000_per_second": (lat["p99_ms"] or 1e9) < 500
+                    and args.rate >= 2_000,
+                },
+            }
+            out = args.out or Path("out") / "bench-kafka.json"
             out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(json.dumps(scaled, indent=2) + "\n", encoding="utf-8")
+            out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
             print(f"wrote {out}")
-            return 0
-        raw_plain = bench.raw_ceiling(setup, records, transactional=False)
-        print(f"raw kafka-python consume+produce, no transactions: {raw_plain:,.0f} posts/s")
-        raw_tx = bench.raw_ceiling(setup, records, transactional=True)
-        print(f"raw kafka-python consume+produce, a transaction per batch: {raw_tx:,.0f} posts/s")
-        through = bench.throughput(setup, records)
-        sustained = through["sustained_posts_per_second"] or 0.0
-        print(
-            f"streamclust worker: {sustained:,.0f} posts/s sustained "
-            f"({sustained / raw_tx:.0%} of the transactional ceiling); {through}"
-        )
-        warmup = settings.encoder.warmup_posts + 2 * setup.batch_size
-        lat = bench.latency(setup, texts, args.rate, args.latency_seconds, warmup)
-        print(f"latency at {args.rate:,.0f} posts/s offered: {lat}")
-        result: dict[str, Any] = {
-            "command": "streamclust bench kafka",
-            "arguments": {k: str(v) for k, v in vars(args).items() if not k.startswith("_")},
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
-            "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "raw_posts_per_second": {"plain": round(raw_plain, 1), "transactional": round(raw_tx, 1)},
-            "throughput": through,
-            "ratio_to_transactional_ceiling": round(sustained / raw_tx, 3) if raw_tx else None,
-            "latency": lat,
-            "targets": {
-                "throughput_10000_per_second": sustained >= 10_000,
-                "p99_under_500_ms_at_2000_per_second": (lat["p99_ms"] or 1e9) < 500 and args.rate >= 2_000,
-            },
-        }
-        out = args.out or Path("out") / "bench-kafka.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-        print(f"wrote {out}")
     finally:
-        if broker is not None:
-            subprocess.run([broker[0], "stop", *broker[1:]])
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
