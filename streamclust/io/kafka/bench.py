@@ -261,6 +261,21 @@ def raw_loop(
     return (moved - moved_at_start) / elapsed if elapsed > 0 else 0.0
 
 
+def backlog_summary(watcher: LabelWatcher, posts: int, complete: bool, wall: float) -> dict[str, Any]:
+    """What a backlog run labelled, and its sustained rate between 10% and 100% of the labels."""
+    times = np.sort(np.array(list(watcher.seen_at.values())))
+    first = int(len(times) * 0.1)
+    span = float(times[-1] - times[first]) if len(times) > first + 1 else 0.0
+    return {
+        "posts": posts,
+        "labelled": len(watcher.seen_at),
+        "duplicates": watcher.duplicates,
+        "complete": complete,
+        "wall_seconds_including_startup_and_warmup": round(wall, 2),
+        "sustained_posts_per_second": round((len(times) - 1 - first) / span, 1) if span > 0 else None,
+    }
+
+
 def throughput(setup: BenchSetup, records: list[tuple[str, bytes]]) -> dict[str, Any]:
     """Sustained posts/s of the worker on a backlog, between 10% and 100% of the labels."""
     kafka, config = setup.stream()
@@ -275,16 +290,7 @@ def throughput(setup: BenchSetup, records: list[tuple[str, bytes]]) -> dict[str,
     cpu = worker.cpu_seconds()
     exit_code = worker.stop()
     watcher.stop()
-    times = np.sort(np.array(list(watcher.seen_at.values())))
-    first = int(len(times) * 0.1)
-    span = float(times[-1] - times[first]) if len(times) > first + 1 else 0.0
-    return {
-        "posts": len(records),
-        "labelled": len(watcher.seen_at),
-        "duplicates": watcher.duplicates,
-        "complete": complete,
-        "wall_seconds_including_startup_and_warmup": round(wall, 2),
-        "sustained_posts_per_second": round((len(times) - 1 - first) / span, 1) if span > 0 else None,
+    return backlog_summary(watcher, len(records), complete, wall) | {
         "worker_cpu_seconds_including_startup_and_warmup": None if cpu is None else round(cpu, 2),
         "worker_exit_code": exit_code,
     }
@@ -311,24 +317,20 @@ def shared_throughput(setup: BenchSetup, records: list[tuple[str, bytes]], worke
     exit_codes = [process.stop() for process in processes]
     watcher.stop()
     models.stop()
-    times = np.sort(np.array(list(watcher.seen_at.values())))
-    first = int(len(times) * 0.1)
-    span = float(times[-1] - times[first]) if len(times) > first + 1 else 0.0
-    return {
-        "workers": workers,
-        "posts": len(records),
-        "labelled": len(watcher.seen_at),
-        "duplicates": watcher.duplicates,
-        "complete": complete,
-        "wall_seconds_including_startup_and_warmup": round(wall, 2),
-        "sustained_posts_per_second": round((len(times) - 1 - first) / span, 1) if span > 0 else None,
-        "trainer_learned_all": learned,
-        "cluster_birth_to_first_label_seconds": birth_to_first_label(setup.bootstrap, kafka, models),
-        "cluster_birth_to_published_model_seconds": birth_to_published_model(setup.bootstrap, kafka, models),
-        "trainer_posts_per_second": models.sustained_rate(len(records)),
-        "models_published_seen": len(models.seen),
-        "worker_exit_codes": exit_codes,
-    }
+    return (
+        {"workers": workers}
+        | backlog_summary(watcher, len(records), complete, wall)
+        | {
+            "trainer_learned_all": learned,
+            "cluster_birth_to_first_label_seconds": birth_to_first_label(setup.bootstrap, kafka, models),
+            "cluster_birth_to_published_model_seconds": birth_to_published_model(
+                setup.bootstrap, kafka, models
+            ),
+            "trainer_posts_per_second": models.sustained_rate(len(records)),
+            "models_published_seen": len(models.seen),
+            "worker_exit_codes": exit_codes,
+        }
+    )
 
 
 def read_all(bootstrap: str, topic: str) -> list[Any]:
