@@ -150,6 +150,10 @@ class KafkaWorker:
             extra={"transactional_id": self.transactional_id, "input_topic": self.kafka.input_topic},
         )
 
+    @property
+    def transaction_timeout_seconds(self) -> float:
+        return float(self._producer_config()["transaction_timeout_ms"]) / 1000.0
+
     def _producer_config(self) -> dict[str, Any]:
         # Room for a checkpoint chunk (state.chunk_bytes) in one request.
         config = transactional_producer_config(self.kafka, self.transactional_id)
@@ -251,6 +255,7 @@ class KafkaWorker:
         span = self.span
         catalog = self._catalog_updates(span)
         state = self.keeper.transaction_records(self.engine, consumer, span.next_offsets)
+        began = time.monotonic()
         try:
             producer.begin_transaction()
             for key, value in state.records:
@@ -271,10 +276,20 @@ class KafkaWorker:
             producer.send_offsets_to_transaction(offsets, consumer.group_metadata())
             producer.commit_transaction()
         except FATAL_ERRORS as error:
-            raise KafkaSetupError(
-                f"another worker uses transactional id {self.transactional_id!r}; give each worker its own "
-                f"--instance-id ({error})"
-            ) from error
+            if time.monotonic() - began < self.transaction_timeout_seconds:
+                raise KafkaSetupError(
+                    f"another worker uses transactional id {self.transactional_id!r}; give each worker its "
+                    f"own --instance-id ({error})"
+                ) from error
+            # The transaction outlived its timeout (the broker was unreachable for longer), so the broker
+            # aborted it and fenced this producer's epoch: not another worker. Start a new producer.
+            log.warning(
+                "the broker aborted a transaction that outlived its timeout; reading the batch again",
+                extra={"error": repr(error), "open_seconds": round(time.monotonic() - began, 1)},
+            )
+            self._restart_producer()
+            self._rewind_after_abort(span, now)
+            return
         except KafkaError as error:
             log.warning(
                 "transaction failed; aborting and reading the batch again", extra={"error": repr(error)}
@@ -352,10 +367,18 @@ class KafkaWorker:
             raise
         except KafkaError as error:
             log.warning("abort failed; restarting the producer", extra={"error": repr(error)})
-            producer.close(timeout=5)
-            config = self._producer_config()
-            self.producer = connect_producer(config, self.connect_timeout_seconds, self._stop.is_set)
-            self.producer.init_transactions()
+            self._restart_producer()
+        self._rewind_after_abort(span, now)
+
+    def _restart_producer(self) -> None:
+        """A new producer with the same transactional id; ``init_transactions`` ends any open transaction."""
+        self._require(self.producer).close(timeout=5)
+        config = self._producer_config()
+        self.producer = connect_producer(config, self.connect_timeout_seconds, self._stop.is_set)
+        self.producer.init_transactions()
+
+    def _rewind_after_abort(self, span: OpenSpan, now: float) -> None:
+        """The span's posts will be read again: seek back to its first offsets and start an empty span."""
         self._rewind(span.first_offsets)
         self._report(span, now, committed=False)
         self.span = OpenSpan()
