@@ -276,18 +276,7 @@ class KafkaWorker:
             producer.send_offsets_to_transaction(offsets, consumer.group_metadata())
             producer.commit_transaction()
         except FATAL_ERRORS as error:
-            if time.monotonic() - began < self.transaction_timeout_seconds:
-                raise KafkaSetupError(
-                    f"another worker uses transactional id {self.transactional_id!r}; give each worker its "
-                    f"own --instance-id ({error})"
-                ) from error
-            # The transaction outlived its timeout (the broker was unreachable for longer), so the broker
-            # aborted it and fenced this producer's epoch: not another worker. Start a new producer.
-            log.warning(
-                "the broker aborted a transaction that outlived its timeout; reading the batch again",
-                extra={"error": repr(error), "open_seconds": round(time.monotonic() - began, 1)},
-            )
-            self._restart_producer()
+            self._recover_from_fencing(error, began, "reading the batch again")
             self._rewind_after_abort(span, now)
             return
         except KafkaError as error:
@@ -346,14 +335,16 @@ class KafkaWorker:
         if not entries:
             return
         producer = self._require(self.producer)
+        began = time.monotonic()
         try:
             producer.begin_transaction()
             for entry in entries:
                 key, value = catalog_record(entry)
                 producer.send(self.kafka.catalog_topic, key=key, value=value)
             producer.commit_transaction()
-        except FATAL_ERRORS:
-            raise
+        except FATAL_ERRORS as error:
+            self._recover_from_fencing(error, began, "the catalog update will be sent again")
+            self._touched |= {entry.cluster_id for entry in entries}
         except KafkaError as error:
             log.warning("catalog update failed; it will be sent again", extra={"error": repr(error)})
             self._touched |= {entry.cluster_id for entry in entries}
@@ -369,6 +360,22 @@ class KafkaWorker:
             log.warning("abort failed; restarting the producer", extra={"error": repr(error)})
             self._restart_producer()
         self._rewind_after_abort(span, now)
+
+    def _recover_from_fencing(self, error: Exception, began: float, then: str) -> None:
+        """The broker fenced this producer. A transaction open longer than its timeout (the broker was unreachable
+        that long) is aborted and fenced by the broker itself: start a new producer. Sooner, only a second worker
+        with this transactional id can have done it: stop and say so."""
+        open_seconds = time.monotonic() - began
+        if open_seconds < self.transaction_timeout_seconds:
+            raise KafkaSetupError(
+                f"another worker uses transactional id {self.transactional_id!r}; give each worker its own "
+                f"--instance-id ({error})"
+            ) from error
+        log.warning(
+            "the broker aborted a transaction that outlived its timeout; starting a new producer",
+            extra={"error": repr(error), "open_seconds": round(open_seconds, 1), "then": then},
+        )
+        self._restart_producer()
 
     def _restart_producer(self) -> None:
         """A new producer with the same transactional id; ``init_transactions`` ends any open transaction."""
