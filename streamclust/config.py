@@ -224,6 +224,11 @@ class KafkaSettings(Section):
     transactional_id: str = Field(default="streamclust-worker", description="unique per worker instance")
     batch_size: int = Field(default=500, ge=1, description="records read per batch (one transaction each)")
     max_wait_ms: int = Field(default=500, ge=1, description="longest wait for a batch to fill")
+    overlap_commits: bool = Field(
+        default=True,
+        description="under load, read and cluster the next batch while the committer process commits the last "
+        "one (false: wait for every commit)",
+    )
     create_topics: bool = Field(
         default=True,
         description="create missing topics at start (false: stop and list the commands to create them)",

@@ -3,7 +3,9 @@ checkpoint (or the journal) into the batch transactions.
 
 The worker calls, in order: ``restore`` once before it joins the group; ``learned`` after each
 ``engine.process``; ``transaction_records`` while building each batch transaction (it returns the records and
-the offsets to commit); ``committed`` once the transaction is through.
+the offsets to commit); ``committed`` once the transaction is through. The worker may learn the next batch
+before the transaction carrying a checkpoint is through (it overlaps commits): the journal that starts at the
+checkpoint is kept from the capture on, so that batch is in it.
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ class ModelKeeper:
         state = settings.state
         self.schedule = CheckpointSchedule(state.checkpoint_every_posts, state.checkpoint_every_seconds)
         self.journal: Journal | None = None  # batches learned since the last checkpoint; None: no checkpoint
+        self.next_journal: Journal | None = None  # since a checkpoint captured but not committed yet
+        self.posts_since_capture = 0
 
     def restore(self, consumer: KafkaConsumer) -> Any | None:
         """The group's newest checkpoint as an engine that has learned up to the committed offsets, or None.
@@ -104,8 +108,12 @@ class ModelKeeper:
     def learned(self, records: list[Any], posts: int, now: float) -> None:
         """The engine has just processed ``posts`` posts out of ``records`` (polled), with ``now``."""
         self.schedule.count(posts)
-        if self.journal is not None and posts:
-            self.journal.add(now, ranges_of(records))
+        self.posts_since_capture += posts
+        if posts:
+            ranges = ranges_of(records)
+            for journal in (self.journal, self.next_journal):
+                if journal is not None:
+                    journal.add(now, ranges)
 
     def transaction_records(
         self,
@@ -135,6 +143,8 @@ class ModelKeeper:
         if checkpoint is not None:
             records.extend(checkpoint.records)
             journal = self.new_journal(checkpoint)
+            self.next_journal = self.new_journal(checkpoint)
+            self.posts_since_capture = 0
         if journal is not None:
             records.append((journal_key(self.kafka.group_id), journal.to_bytes()))
         return StateWrite(records, offsets, checkpoint)
@@ -143,8 +153,10 @@ class ModelKeeper:
         checkpoint = write.checkpoint
         if checkpoint is None:
             return
-        self.journal = self.new_journal(checkpoint)
+        self.journal = self.next_journal or self.new_journal(checkpoint)
+        self.next_journal = None
         self.schedule.done(time.monotonic())
+        self.schedule.count(self.posts_since_capture)  # learned after the capture
         log.info(
             "checkpoint written",
             extra={

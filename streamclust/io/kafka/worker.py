@@ -11,8 +11,13 @@ Exactly once, step by step:
 - While the engine holds posts back (warm-up) nothing is produced or committed; the batch that completes the
   warm-up commits everything held. If partitions are revoked while posts are held, the held state is dropped
   (fresh engine) and the consumer rewinds to the first uncommitted offsets so those posts are read again.
-- After warm-up every batch is committed before the next poll, so a rebalance (which happens inside poll)
-  never finds uncommitted work to release.
+- The transactions run in a committer process (``committer.py``), one at a time. Under load (the poll
+  returned a full batch) the worker hands over batch N's transaction and goes on to poll batch N+1 and run the
+  engine on it, and takes N's outcome before it hands over N+1; otherwise it waits for each outcome. If N
+  failed (aborted), both N and N+1 are read again. A rebalance (which happens inside poll) that revokes
+  partitions first waits for the transaction in flight, so no uncommitted work is ever released. Nothing else
+  changes for the engine: it still sees every batch in order, in this process, and checkpoints are captured
+  right after the batch they belong to.
 
 A durable model (the real engine only; ``keeper.py``): before joining the group the worker restores the
 group's newest checkpoint from the state topic and learns again the posts committed after it. Once warm, the
@@ -26,12 +31,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from kafka import ConsumerRebalanceListener, KafkaConsumer, KafkaProducer, TopicPartition
-from kafka.errors import KafkaError, ProducerFencedError
-from kafka.structs import OffsetAndMetadata
+from kafka import ConsumerRebalanceListener, KafkaConsumer, TopicPartition
+from kafka.errors import KafkaError
 
 from streamclust.config import Settings
 from streamclust.errors import KafkaSetupError
@@ -41,12 +46,12 @@ from streamclust.io.kafka.clients import (
     BrokerWatch,
     connect_admin,
     connect_consumer,
-    connect_producer,
     transactional_producer_config,
     worker_consumer_config,
 )
+from streamclust.io.kafka.committer import Committer, TransactionJob, TransactionOutcome
 from streamclust.io.kafka.keeper import ModelKeeper, StateWrite
-from streamclust.io.kafka.records import DeadLetter, catalog_record, event_record, label_records
+from streamclust.io.kafka.records import DeadLetter, catalog_record, event_record
 from streamclust.io.kafka.span import OpenSpan
 from streamclust.io.kafka.topics import ensure_topics
 from streamclust.io.report import WorkerObserver, WorkerReport
@@ -55,7 +60,18 @@ from streamclust.schema import CatalogEntry, Post
 
 log = logging.getLogger("streamclust.kafka")
 
-FATAL_ERRORS = (ProducerFencedError,)
+# How long a poll waits for records while a transaction is in flight: short, so that when the input pauses
+# the transaction's outcome is taken (and reported) without waiting for kafka.max_wait_ms.
+IN_FLIGHT_POLL_MS = 10
+
+
+@dataclass
+class InFlight:
+    """A span whose transaction the committer is running."""
+
+    span: OpenSpan
+    state: StateWrite
+    now: float
 
 
 class KafkaWorker:
@@ -95,7 +111,10 @@ class KafkaWorker:
         self.catalog_every_seconds = catalog_every_seconds
         self.connect_timeout_seconds = connect_timeout_seconds
         self.consumer: KafkaConsumer | None = None
-        self.producer: KafkaProducer | None = None
+        self.committer: Committer | None = None
+        self.in_flight: InFlight | None = None
+        self._callback_error: BaseException | None = None
+        self._backlog = False  # the last poll returned a full batch: more posts are waiting
         self.broker_watch = BrokerWatch(self.kafka.bootstrap_servers)
         self.span = OpenSpan()
         self.committed_posts = 0
@@ -130,15 +149,15 @@ class KafkaWorker:
         self._stop.set()
 
     def connect(self) -> None:
-        """Create missing topics, start the transactional producer, then subscribe the consumer."""
+        """Create missing topics, start the committer (the transactional producer), then subscribe the
+        consumer."""
         admin = connect_admin(self.kafka, self.connect_timeout_seconds, self._stop.is_set)
         try:
             ensure_topics(admin, self.kafka, state_chunk_bytes=self.settings.state.chunk_bytes)
         finally:
             admin.close()
-        producer_config = self._producer_config()
-        self.producer = connect_producer(producer_config, self.connect_timeout_seconds, self._stop.is_set)
-        self.producer.init_transactions()
+        self.committer = Committer(self._producer_config(), self.connect_timeout_seconds)
+        self.committer.start(self._stop.is_set)
         consumer_config = worker_consumer_config(self.kafka)
         self.consumer = connect_consumer(consumer_config, self.connect_timeout_seconds, self._stop.is_set)
         if can_checkpoint(self.engine):
@@ -161,11 +180,11 @@ class KafkaWorker:
 
     def run(self, max_seconds: float | None = None) -> None:
         """Process batches until stopped (or for ``max_seconds``), then close the clients and the engine."""
-        if self.consumer is None:
-            self.connect()
-        self._running = True
-        deadline = None if max_seconds is None else time.monotonic() + max_seconds
         try:
+            if self.consumer is None:
+                self.connect()
+            self._running = True
+            deadline = None if max_seconds is None else time.monotonic() + max_seconds
             while not self._stop.is_set() and (deadline is None or time.monotonic() < deadline):
                 self.run_once()
         finally:
@@ -174,33 +193,48 @@ class KafkaWorker:
 
     def close(self) -> None:
         self.broker_watch.stop()
-        if self.keeper.unsaved_posts and can_checkpoint(self.engine) and not self.span and self.producer:
+        settled = True
+        if self.in_flight is not None:
+            try:
+                self._settle()
+            except (KafkaError, KafkaSetupError) as error:
+                # Nothing more may be committed: a checkpoint's offsets would pass posts whose labels may be lost.
+                log.warning("last transaction's outcome unknown", extra={"error": repr(error)})
+                self.in_flight = None
+                settled = False
+        unsaved = self.keeper.unsaved_posts and can_checkpoint(self.engine)
+        if settled and unsaved and not self.span and self.committer:
             try:
                 self._send_last_checkpoint()
-            except KafkaError as error:
+            except (KafkaError, KafkaSetupError) as error:
                 log.warning("last checkpoint not sent", extra={"error": repr(error)})
-        if self._touched and not self.span and self.producer is not None:
+        if settled and self._touched and not self.span and self.committer is not None:
             self._last_catalog_at = 0.0  # send what changed since the last catalog update
             try:
                 self._send_catalog()
-            except KafkaError as error:
+            except (KafkaError, KafkaSetupError) as error:
                 log.warning("last catalog update not sent", extra={"error": repr(error)})
         if self.span:
             log.info("stopping with held posts; they will be read again", extra={"held": self.span.consumed})
         if self.consumer is not None:
             self.consumer.close(autocommit=False)
             self.consumer = None
-        if self.producer is not None:
-            self.producer.close(timeout=10)
-            self.producer = None
+        if self.committer is not None:
+            self.committer.close()
+            self.committer = None
         self.engine.close()
 
     # -- one batch ------------------------------------------------------------------------------------------
 
     def run_once(self) -> None:
         consumer = self._require(self.consumer)
-        polled = consumer.poll(timeout_ms=self.kafka.max_wait_ms, max_records=self.kafka.batch_size)
+        wait_ms = IN_FLIGHT_POLL_MS if self.in_flight is not None else self.kafka.max_wait_ms
+        polled = consumer.poll(timeout_ms=wait_ms, max_records=self.kafka.batch_size)
+        if self._callback_error is not None:
+            error, self._callback_error = self._callback_error, None
+            raise error
         records = [record for batch in polled.values() for record in batch]
+        self._backlog = len(records) >= self.kafka.batch_size
         if self._rewind_needed:
             self._drop_held_state(dropped=records)
             return
@@ -208,6 +242,8 @@ class KafkaWorker:
         if records:
             self._last_record_at = time.monotonic()
             self._take(records, now)
+        elif self.in_flight is not None:
+            self._settle()
         elif self._pending_posts and time.monotonic() - self._last_record_at > self.idle_flush_seconds:
             log.info("input idle; labelling held posts", extra={"held": self._pending_posts})
             self.span.add_result(self.engine.flush(now))
@@ -249,47 +285,57 @@ class KafkaWorker:
             self.keeper.learned(records, len(posts), now)
 
     def _commit_span(self, now: float) -> None:
-        """Produce everything the span holds and commit its offsets, in one transaction."""
-        producer = self._require(self.producer)
+        """Hand the span's transaction to the committer: its outputs and its offsets, committed together.
+
+        The transaction before it is settled first; if that one failed, this span is read again with it."""
+        if not self._settle():
+            return
+        span, self.span = self.span, OpenSpan()
         consumer = self._require(self.consumer)
-        span = self.span
         catalog = self._catalog_updates(span)
         state = self.keeper.transaction_records(self.engine, consumer, span.next_offsets)
-        began = time.monotonic()
+        records = [(self.kafka.state_topic, key, value) for key, value in state.records]
+        records += [(self.kafka.events_topic, *event_record(event)) for event in span.events]
+        records += [(self.kafka.catalog_topic, *catalog_record(entry)) for entry in catalog]
+        records += [(self.kafka.deadletter_topic, *letter.to_record(now)) for letter in span.dead_letters]
+        job = TransactionJob(
+            labels_topic=self.kafka.labels_topic,
+            labels=span.labels,
+            records=records,
+            offsets=state.offsets,
+            group=consumer.group_metadata(),
+        )
+        self._require(self.committer).submit(job)
+        self.in_flight = InFlight(span, state, now)
+        if not (self.kafka.overlap_commits and self._backlog):
+            self._settle()
+
+    def _settle(self) -> bool:
+        """Wait for the transaction in flight; False if it failed (its posts, and those of the span read after
+        it, will be read again)."""
+        in_flight, self.in_flight = self.in_flight, None
+        if in_flight is None:
+            return True
         try:
-            producer.begin_transaction()
-            for key, value in state.records:
-                producer.send(self.kafka.state_topic, key=key, value=value)
-            for labels in span.labels:
-                for key, value in label_records(labels):
-                    producer.send(self.kafka.labels_topic, key=key, value=value)
-            for event in span.events:
-                key, value = event_record(event)
-                producer.send(self.kafka.events_topic, key=key, value=value)
-            for entry in catalog:
-                key, value = catalog_record(entry)
-                producer.send(self.kafka.catalog_topic, key=key, value=value)
-            for letter in span.dead_letters:
-                key, value = letter.to_record(now)
-                producer.send(self.kafka.deadletter_topic, key=key, value=value)
-            offsets = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in state.offsets.items()}
-            producer.send_offsets_to_transaction(offsets, consumer.group_metadata())
-            producer.commit_transaction()
-        except FATAL_ERRORS as error:
-            self._recover_from_fencing(error, began, "reading the batch again")
-            self._rewind_after_abort(span, now)
-            return
-        except KafkaError as error:
+            outcome = self._require(self.committer).outcome()
+        except KeyboardInterrupt:
+            self.in_flight = in_flight  # still in flight: close() waits for it
+            raise
+        span = in_flight.span
+        if outcome.committed:
+            self.committed_posts += span.labelled()
+            self.broker_watch.saw_progress()
+            self.keeper.committed(in_flight.state)
+            self._report(span, in_flight.now, committed=True, checkpoint=in_flight.state.checkpoint)
+            return True
+        if outcome.fenced:
+            self._recover_from_fencing(outcome, "reading the batch again")
+        else:
             log.warning(
-                "transaction failed; aborting and reading the batch again", extra={"error": repr(error)}
+                "transaction failed and was aborted; reading the batch again", extra={"error": outcome.error}
             )
-            self._abort(span, now)
-            return
-        self.committed_posts += span.labelled()
-        self.broker_watch.saw_progress()
-        self.keeper.committed(state)
-        self._report(span, now, committed=True, checkpoint=state.checkpoint)
-        self.span = OpenSpan()
+        self._rewind_after_failure(span, in_flight.now)
+        return False
 
     # -- the durable model ----------------------------------------------------------------------------------
 
@@ -308,25 +354,21 @@ class KafkaWorker:
 
     def _send_last_checkpoint(self) -> None:
         """On a clean stop: a checkpoint with the committed offsets, so the next start has nothing to catch up."""
-        producer = self._require(self.producer)
         consumer = self._require(self.consumer)
         if not consumer.assignment():
             return
         state: StateWrite = self.keeper.transaction_records(self.engine, consumer, {}, force_checkpoint=True)
         if state.checkpoint is None:
             return
-        try:
-            producer.begin_transaction()
-            for key, value in state.records:
-                producer.send(self.kafka.state_topic, key=key, value=value)
-            offsets = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in state.offsets.items()}
-            producer.send_offsets_to_transaction(offsets, consumer.group_metadata())
-            producer.commit_transaction()
-        except FATAL_ERRORS:
-            raise
-        except KafkaError:
-            producer.abort_transaction()
-            raise
+        job = TransactionJob(
+            labels_topic=self.kafka.labels_topic,
+            records=[(self.kafka.state_topic, key, value) for key, value in state.records],
+            offsets=state.offsets,
+            group=consumer.group_metadata(),
+        )
+        outcome = self._require(self.committer).commit(job)
+        if not outcome.committed:
+            raise KafkaError(outcome.error)
         self.keeper.committed(state)
 
     def _send_catalog(self) -> None:
@@ -334,65 +376,56 @@ class KafkaWorker:
         entries = self._catalog_updates(OpenSpan())
         if not entries:
             return
-        producer = self._require(self.producer)
-        began = time.monotonic()
-        try:
-            producer.begin_transaction()
-            for entry in entries:
-                key, value = catalog_record(entry)
-                producer.send(self.kafka.catalog_topic, key=key, value=value)
-            producer.commit_transaction()
-        except FATAL_ERRORS as error:
-            self._recover_from_fencing(error, began, "the catalog update will be sent again")
-            self._touched |= {entry.cluster_id for entry in entries}
-        except KafkaError as error:
-            log.warning("catalog update failed; it will be sent again", extra={"error": repr(error)})
-            self._touched |= {entry.cluster_id for entry in entries}
-            producer.abort_transaction()
+        job = TransactionJob(
+            labels_topic=self.kafka.labels_topic,
+            records=[(self.kafka.catalog_topic, *catalog_record(entry)) for entry in entries],
+        )
+        outcome = self._require(self.committer).commit(job)
+        if outcome.committed:
+            return
+        self._touched |= {entry.cluster_id for entry in entries}
+        if outcome.fenced:
+            self._recover_from_fencing(outcome, "the catalog update will be sent again")
+        else:
+            log.warning("catalog update failed; it will be sent again", extra={"error": outcome.error})
 
-    def _abort(self, span: OpenSpan, now: float) -> None:
-        producer = self._require(self.producer)
-        try:
-            producer.abort_transaction()
-        except FATAL_ERRORS:
-            raise
-        except KafkaError as error:
-            log.warning("abort failed; restarting the producer", extra={"error": repr(error)})
-            self._restart_producer()
-        self._rewind_after_abort(span, now)
-
-    def _recover_from_fencing(self, error: Exception, began: float, then: str) -> None:
+    def _recover_from_fencing(self, outcome: TransactionOutcome, then: str) -> None:
         """The broker fenced this producer. A transaction open longer than its timeout (the broker was unreachable
         that long) is aborted and fenced by the broker itself: start a new producer. Sooner, only a second worker
         with this transactional id can have done it: stop and say so."""
-        open_seconds = time.monotonic() - began
-        if open_seconds < self.transaction_timeout_seconds:
+        if outcome.open_seconds < self.transaction_timeout_seconds:
             raise KafkaSetupError(
                 f"another worker uses transactional id {self.transactional_id!r}; give each worker its own "
-                f"--instance-id ({error})"
-            ) from error
+                f"--instance-id ({outcome.error})"
+            )
         log.warning(
             "the broker aborted a transaction that outlived its timeout; starting a new producer",
-            extra={"error": repr(error), "open_seconds": round(open_seconds, 1), "then": then},
+            extra={"error": outcome.error, "open_seconds": round(outcome.open_seconds, 1), "then": then},
         )
-        self._restart_producer()
+        self._require(self.committer).restart_producer()
 
-    def _restart_producer(self) -> None:
-        """A new producer with the same transactional id; ``init_transactions`` ends any open transaction."""
-        self._require(self.producer).close(timeout=5)
-        config = self._producer_config()
-        self.producer = connect_producer(config, self.connect_timeout_seconds, self._stop.is_set)
-        self.producer.init_transactions()
-
-    def _rewind_after_abort(self, span: OpenSpan, now: float) -> None:
-        """The span's posts will be read again: seek back to its first offsets and start an empty span."""
-        self._rewind(span.first_offsets)
-        self._report(span, now, committed=False)
+    def _rewind_after_failure(self, failed: OpenSpan, now: float) -> None:
+        """Seek back to the failed span's first offsets; the span read after it (the engine has learned it, and
+        the journal says so) is dropped and read again too."""
+        targets = dict(failed.first_offsets)
+        for tp, offset in self.span.first_offsets.items():
+            targets.setdefault(tp, offset)
+        # their events are not sent again (the engine has them already); the catalog will show the clusters
+        self._touched |= failed.touched_cluster_ids() | self.span.touched_cluster_ids()
+        self._rewind(targets)
+        self._report(failed, now, committed=False)
         self.span = OpenSpan()
 
     # -- rebalances -----------------------------------------------------------------------------------------
 
     def on_revoked(self, revoked: set[TopicPartition]) -> None:
+        if self.in_flight is not None:
+            # Settle the transaction in flight before the partitions go. Errors are raised after the poll
+            # (kafka-python only logs what a rebalance callback raises).
+            try:
+                self._settle()
+            except BaseException as error:
+                self._callback_error = error
         self._assigned -= set(revoked)
         if self.span:
             # Only possible while the engine holds posts (warm-up): drop that state after this poll.
@@ -481,7 +514,7 @@ class KafkaWorker:
     def _lag(self) -> dict[tuple[str, int], int]:
         consumer = self._require(self.consumer)
         lag: dict[tuple[str, int], int] = {}
-        for tp in self._assigned:
+        for tp in self._assigned & consumer.assignment():
             highwater = consumer.highwater(tp)
             position = consumer.position(tp, timeout_ms=100) if highwater is not None else None
             if highwater is not None and position is not None:
