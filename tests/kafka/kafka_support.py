@@ -8,6 +8,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections import Counter
@@ -203,3 +204,16 @@ class WorkerProcess:
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def run_until_committed(worker: Any, posts: int, timeout: float = 120.0) -> None:
+    """Run an in-process worker in a thread until it has committed ``posts`` posts (or ``timeout`` passed),
+    then stop it and check it stopped."""
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while worker.committed_posts < posts and time.monotonic() < deadline and thread.is_alive():
+        time.sleep(0.05)
+    worker.stop()
+    thread.join(timeout=30)
+    assert not thread.is_alive()

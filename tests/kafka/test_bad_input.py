@@ -4,11 +4,9 @@ around them are all labelled."""
 from __future__ import annotations
 
 import json
-import threading
-import time
 
 import pytest
-from kafka_support import CommittedReader, Stream, post_values
+from kafka_support import CommittedReader, Stream, post_values, run_until_committed
 
 from streamclust.config import load_settings
 from streamclust.engine import Engine
@@ -48,14 +46,7 @@ def test_bad_records_are_dead_lettered_and_good_ones_labelled(stream: Stream) ->
     settings = load_settings(stream.config)
     assert settings.input.max_text_chars == 500
     worker = KafkaWorker(settings, Engine.from_settings(settings), instance_id="solo")
-    thread = threading.Thread(target=worker.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while worker.committed_posts < len(good) and time.monotonic() < deadline and thread.is_alive():
-        time.sleep(0.1)
-    worker.stop()
-    thread.join(timeout=30)
-    assert not thread.is_alive()
+    run_until_committed(worker, len(good))
 
     labels = CommittedReader(stream.bootstrap, stream.topic("labels"))
     labels.read_until(len(good), timeout=10)

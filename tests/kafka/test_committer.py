@@ -7,13 +7,11 @@ the committer aborts the open transaction.
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any
 
 import pytest
 from kafka import TopicPartition
-from kafka_support import CommittedReader, Stream, post_values
+from kafka_support import CommittedReader, Stream, post_values, run_until_committed
 
 from streamclust.config import load_settings
 from streamclust.io.kafka import KafkaWorker
@@ -80,14 +78,7 @@ def test_a_transaction_failing_while_the_worker_has_read_ahead_is_read_again_wit
     settings = load_settings(stream.config)
     worker = KafkaWorker(settings, FirstWordEngine(warmup_posts=300), instance_id="solo")
     worker_box.append(worker)
-    thread = threading.Thread(target=worker.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while worker.committed_posts < len(posts) and time.monotonic() < deadline and thread.is_alive():
-        time.sleep(0.05)
-    worker.stop()
-    thread.join(timeout=30)
-    assert not thread.is_alive()
+    run_until_committed(worker, len(posts))
 
     failures = [(result, overlapped) for result, overlapped in outcomes if not result.committed]
     assert len(failures) == 1
