@@ -7,11 +7,13 @@ the committer aborts the open transaction.
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 from kafka import TopicPartition
-from kafka_support import CommittedReader, Stream, post_values, run_until_committed
+from kafka_support import CommittedReader, Stream, WorkerProcess, post_values, run_until_committed
 
 from streamclust.config import load_settings
 from streamclust.io.kafka import KafkaWorker
@@ -104,3 +106,42 @@ def committed_offsets(stream: Stream, group_id: str) -> int:
         return int(total)
     finally:
         consumer.close()
+
+
+def committers_of(pid: int) -> set[int]:
+    """The worker's committer process (``spawn`` runs it as ``python -c "from multiprocessing.spawn ..."``)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if parent == pid and b"multiprocessing.spawn" in command:
+                found.add(int(entry.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_worker_killed_with_sigkill_takes_its_committer_with_it(
+    stream: Stream, workers: list[WorkerProcess]
+) -> None:
+    stream.create_topics()
+    worker = WorkerProcess(stream.config, "solo")
+    workers.append(worker)
+    assert worker.wait_for_log("worker connected", timeout=120), worker.log_tail()
+    committers = committers_of(worker.process.pid)
+    assert len(committers) == 1, committers
+
+    worker.kill()
+    deadline = time.monotonic() + 10
+    while any(running(pid) for pid in committers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(running(pid) for pid in committers)

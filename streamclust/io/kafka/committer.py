@@ -10,7 +10,9 @@ The protocol over the pipe, one message at a time in each direction:
 - the worker sends a ``TransactionJob``; the committer runs it as one transaction (aborting it on an error)
   and answers with a ``TransactionOutcome``;
 - ``RESTART`` asks for a new producer with the same transactional id (answered by ``Ready``);
-- ``None``, or the worker's end of the pipe closing (the worker died), ends the committer.
+- ``None``, or the worker's end of the pipe closing, ends the committer. On Linux the kernel also kills the
+  committer as soon as the worker dies (even by SIGKILL), so a crash stops both at once, as it would stop one
+  process; the open transaction is aborted by the next worker's ``init_transactions``.
 
 A job whose outcome never reached the worker was either committed or not, atomically, as any Kafka
 transaction: the worker reads its posts again unless they were committed.
@@ -18,8 +20,12 @@ transaction: the worker reads its posts again unless they were committed.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import multiprocessing
+import os
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -126,12 +132,29 @@ class _Producer:
             self.producer.close(timeout=10)
 
 
-def serve(conn: Connection, config: dict[str, Any], connect_timeout: float | None) -> None:
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_worker(worker_pid: int) -> None:
+    """Ask Linux to kill this process when the thread that started it ends (the worker's, normally; start the
+    committer from the thread that runs the worker). Elsewhere the closed pipe ends it instead."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != worker_pid:  # the worker died before the request took effect
+        os._exit(0)
+
+
+def serve(
+    conn: Connection, config: dict[str, Any], connect_timeout: float | None, worker_pid: int | None = None
+) -> None:
     """The committer process: answer the worker's messages until told to stop or the worker is gone.
 
     Ctrl-C (SIGINT to the whole terminal group) is the worker's to handle: it finishes its batch, then closes
     the committer. SIGTERM ends the committer, but never in the middle of a transaction.
     """
+    if worker_pid is not None:
+        die_with_worker(worker_pid)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     busy = False
     stop_after_this = False
@@ -188,7 +211,7 @@ class Committer:
         ours, theirs = context.Pipe()
         process = context.Process(
             target=serve,
-            args=(theirs, self.config, self.connect_timeout),
+            args=(theirs, self.config, self.connect_timeout, os.getpid()),
             name="streamclust-committer",
             daemon=True,
         )
