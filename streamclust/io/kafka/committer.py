@@ -60,7 +60,6 @@ class TransactionOutcome:
     error: str | None = None
     fenced: bool = False  # the broker fenced the producer (a second worker, or a transaction that timed out)
     open_seconds: float = 0.0  # how long the transaction was open when it ended
-    restarted: bool = False  # the committer had to start a new producer after a failed abort
 
 
 @dataclass(frozen=True)
@@ -122,9 +121,6 @@ class _Producer:
             return TransactionOutcome(False, repr(fenced), fenced=True, open_seconds=time.monotonic() - began)
         except KafkaError:
             self.restart()  # init_transactions ends the open transaction
-            return TransactionOutcome(
-                False, repr(error), open_seconds=time.monotonic() - began, restarted=True
-            )
         return TransactionOutcome(False, repr(error), open_seconds=time.monotonic() - began)
 
     def close(self) -> None:

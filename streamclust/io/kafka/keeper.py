@@ -52,7 +52,7 @@ class ModelKeeper:
         self.schedule = CheckpointSchedule(state.checkpoint_every_posts, state.checkpoint_every_seconds)
         self.journal: Journal | None = None  # batches learned since the last checkpoint; None: no checkpoint
         self.next_journal: Journal | None = None  # since a checkpoint captured but not committed yet
-        self.posts_since_capture = 0
+        self.posts_at_capture = 0  # schedule.posts_since when that checkpoint was captured
 
     def restore(self, consumer: KafkaConsumer) -> Any | None:
         """The group's newest checkpoint as an engine that has learned up to the committed offsets, or None.
@@ -108,7 +108,6 @@ class ModelKeeper:
     def learned(self, records: list[Any], posts: int, now: float) -> None:
         """The engine has just processed ``posts`` posts out of ``records`` (polled), with ``now``."""
         self.schedule.count(posts)
-        self.posts_since_capture += posts
         if posts:
             ranges = ranges_of(records)
             for journal in (self.journal, self.next_journal):
@@ -144,7 +143,7 @@ class ModelKeeper:
             records.extend(checkpoint.records)
             journal = self.new_journal(checkpoint)
             self.next_journal = self.new_journal(checkpoint)
-            self.posts_since_capture = 0
+            self.posts_at_capture = self.schedule.posts_since
         if journal is not None:
             records.append((journal_key(self.kafka.group_id), journal.to_bytes()))
         return StateWrite(records, offsets, checkpoint)
@@ -153,10 +152,11 @@ class ModelKeeper:
         checkpoint = write.checkpoint
         if checkpoint is None:
             return
+        learned_since = self.schedule.posts_since - self.posts_at_capture
         self.journal = self.next_journal or self.new_journal(checkpoint)
         self.next_journal = None
         self.schedule.done(time.monotonic())
-        self.schedule.count(self.posts_since_capture)  # learned after the capture
+        self.schedule.count(learned_since)  # learned after the capture
         log.info(
             "checkpoint written",
             extra={

@@ -55,7 +55,7 @@ from streamclust.io.kafka.records import DeadLetter, catalog_record, event_recor
 from streamclust.io.kafka.span import OpenSpan
 from streamclust.io.kafka.topics import ensure_topics
 from streamclust.io.report import WorkerObserver, WorkerReport
-from streamclust.result import ClusterEngine
+from streamclust.result import ClusterEngine, LabelBatch
 from streamclust.schema import CatalogEntry, Post
 
 log = logging.getLogger("streamclust.kafka")
@@ -298,17 +298,25 @@ class KafkaWorker:
         records += [(self.kafka.events_topic, *event_record(event)) for event in span.events]
         records += [(self.kafka.catalog_topic, *catalog_record(entry)) for entry in catalog]
         records += [(self.kafka.deadletter_topic, *letter.to_record(now)) for letter in span.dead_letters]
-        job = TransactionJob(
-            labels_topic=self.kafka.labels_topic,
-            labels=span.labels,
-            records=records,
-            offsets=state.offsets,
-            group=consumer.group_metadata(),
-        )
-        self._require(self.committer).submit(job)
+        self._require(self.committer).submit(self._job(records, span.labels, state.offsets))
         self.in_flight = InFlight(span, state, now)
         if not (self.kafka.overlap_commits and self._backlog):
             self._settle()
+
+    def _job(
+        self,
+        records: list[tuple[str, bytes, bytes]],
+        labels: list[LabelBatch] | None = None,
+        offsets: dict[TopicPartition, int] | None = None,
+    ) -> TransactionJob:
+        """A transaction for the committer; with ``offsets``, they are committed for this consumer's group."""
+        return TransactionJob(
+            labels_topic=self.kafka.labels_topic,
+            labels=labels or [],
+            records=records,
+            offsets=offsets or {},
+            group=self._require(self.consumer).group_metadata() if offsets else None,
+        )
 
     def _settle(self) -> bool:
         """Wait for the transaction in flight; False if it failed (its posts, and those of the span read after
@@ -360,13 +368,8 @@ class KafkaWorker:
         state: StateWrite = self.keeper.transaction_records(self.engine, consumer, {}, force_checkpoint=True)
         if state.checkpoint is None:
             return
-        job = TransactionJob(
-            labels_topic=self.kafka.labels_topic,
-            records=[(self.kafka.state_topic, key, value) for key, value in state.records],
-            offsets=state.offsets,
-            group=consumer.group_metadata(),
-        )
-        outcome = self._require(self.committer).commit(job)
+        records = [(self.kafka.state_topic, key, value) for key, value in state.records]
+        outcome = self._require(self.committer).commit(self._job(records, offsets=state.offsets))
         if not outcome.committed:
             raise KafkaError(outcome.error)
         self.keeper.committed(state)
@@ -376,11 +379,8 @@ class KafkaWorker:
         entries = self._catalog_updates(OpenSpan())
         if not entries:
             return
-        job = TransactionJob(
-            labels_topic=self.kafka.labels_topic,
-            records=[(self.kafka.catalog_topic, *catalog_record(entry)) for entry in entries],
-        )
-        outcome = self._require(self.committer).commit(job)
+        records = [(self.kafka.catalog_topic, *catalog_record(entry)) for entry in entries]
+        outcome = self._require(self.committer).commit(self._job(records))
         if outcome.committed:
             return
         self._touched |= {entry.cluster_id for entry in entries}
