@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-DEFAULT_BASELINES = "dbstream,kmeans"
+DEFAULT_BASELINES = "leader,dbstream,kmeans"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--baselines",
         default=DEFAULT_BASELINES,
-        help=f"comma-separated from dbstream, kmeans; or none (default {DEFAULT_BASELINES})",
+        help=f"comma-separated from leader, dbstream, kmeans; or none (default {DEFAULT_BASELINES})",
     )
 
 

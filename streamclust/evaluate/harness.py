@@ -14,7 +14,11 @@ from streamclust.config import Settings
 from streamclust.evaluate.baselines import (
     DBSTREAM_DIMS,
     DBSTREAM_PARAMS,
+    LEADER_CENTER_POSTS,
+    LEADER_THRESHOLD,
     dbstream_labels,
+    leader_labels,
+    leader_vectors,
     offline_kmeans_labels,
     online_kmeans_labels,
     random_projection,
@@ -25,7 +29,7 @@ from streamclust.evaluate.scores import Scores, apply_events, score_labels
 from streamclust.result import BatchResult, ClusterEngine
 from streamclust.schema import NOT_CLUSTERED, ClusterEvent, EventKind, Post
 
-BASELINES = ("dbstream", "kmeans")
+BASELINES = ("leader", "dbstream", "kmeans")
 
 # Given a task description and its total, returns a function told how many more units are done.
 Tracker = Callable[[str, int], Callable[[int], None]]
@@ -154,6 +158,18 @@ def run_baselines(
 ) -> list[MethodResult]:
     results = []
     k = stream.n_classes
+    if "leader" in names:
+        started = time.perf_counter()
+        labels = leader_labels(leader_vectors(features, seed), progress=track("leader", len(stream)))
+        params = {"threshold": LEADER_THRESHOLD, "center_posts": LEADER_CENTER_POSTS}
+        results.append(
+            MethodResult(
+                f"leader (t={LEADER_THRESHOLD})",
+                score_labels(stream.labels, labels),
+                time.perf_counter() - started,
+                params=params,
+            )
+        )
     if "dbstream" in names:
         started = time.perf_counter()
         projected = random_projection(features, DBSTREAM_DIMS, seed)

@@ -100,3 +100,27 @@ def test_no_baselines_skips_featurizing() -> None:
 
     assert [result.name for result in evaluation.results] == ["streamclust"]
     assert evaluation.featurize_seconds == 0.0
+
+
+def test_the_leader_baseline_runs_on_the_same_features_and_follows_the_reference_recipe() -> None:
+    stream = labelled_stream()
+    settings = load_settings(featurize={"kind": "hashing", "n_features": 4096})
+
+    evaluation = evaluate(
+        stream, "as-is", settings, batch_size=16, baselines=["leader"], engine_factory=first_word_engine
+    )
+
+    leader = evaluation.results[1]
+    assert leader.name == "leader (t=0.3)"
+    assert leader.params == {"threshold": 0.3, "center_posts": 2000}
+    assert leader.online.outlier_share == 0.0  # every post labelled at once
+    assert 4 <= leader.online.n_clusters <= len(stream)
+
+
+def test_leader_opens_a_cluster_for_a_post_below_the_threshold_and_follows_running_means() -> None:
+    from streamclust.evaluate.baselines import leader_labels
+
+    posts = np.array([[1.0, 0.0], [0.6, 0.8], [0.0, 1.0], [0.9, 0.4359]])
+    # 0.6 < 0.7: post 1 opens cluster 1; post 2 is 0.8 from it and joins; post 3 is 0.8 from cluster 0.
+    assert leader_labels(posts, threshold=0.7, center_posts=0).tolist() == [0, 1, 1, 0]
+    assert leader_labels(posts, threshold=0.95, center_posts=0).tolist() == [0, 1, 2, 3]
