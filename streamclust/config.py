@@ -69,12 +69,17 @@ class EncoderSettings(Section):
     """The autoencoder, its reservoir and when it is retrained."""
 
     latent_dim: int = Field(
-        default=64,
+        default=256,
         ge=2,
         le=1024,
         description="size of the autoencoder's embedding, in which posts are clustered",
     )
     hidden_dim: int = Field(default=256, ge=4, le=4096, description="width of the autoencoder's hidden layer")
+    structure_weight: float = Field(
+        default=10.0,
+        ge=0,
+        description="weight of the training term that keeps the cosines between posts as the features have them",
+    )
     warmup_posts: int = Field(
         default=2000,
         ge=10,
@@ -134,62 +139,42 @@ class ClusterSettings(Section):
         default=2_000, ge=1, description="sets the floor of a centroid's learning rate"
     )
     count_half_life_posts: int = Field(default=200_000, ge=1, description="cluster counts halve this often")
-    radius_k: float = Field(default=3.0, gt=0, description="outlier if similarity < mean - k*std of members")
-    radius_floor: float = Field(default=0.35, ge=-1, le=1, description="never accept below this similarity")
-    radius_ceiling: float = Field(default=0.85, ge=-1, le=1, description="always accept above this")
+    semantic_weight: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="weight of the latent cosine in a post's similarity to a cluster; the rest is the cosine of "
+        "its TF-IDF words to the cluster's (online IDF, docs/quality.md)",
+    )
+    join_similarity: float = Field(
+        default=0.2,
+        ge=-1,
+        le=1,
+        description="a post joins its most similar cluster at this similarity or more; below it, it opens a "
+        "provisional cluster of its own",
+    )
     newborn_std: float = Field(
         default=0.08, ge=0, le=1, description="a new cluster's similarity spread is taken as at least this"
     )
 
 
 class NoveltySettings(Section):
-    """Outlier buffer and the density search that turns dense groups of outliers into new clusters."""
+    """New topics. A post no cluster takes opens a provisional cluster at once (with the posts of its batch like
+    it); the cluster is confirmed, with a ``created`` event, once it is dense enough to hold
+    ``min_cluster_size`` posts, and retired unannounced if nobody joins it for ``provisional_ttl_posts``."""
 
-    buffer_size: int = Field(
-        default=3_000, ge=10, description="outliers (and fringe members) kept for the search for new clusters"
+    min_cluster_size: int = Field(
+        default=5, ge=2, description="posts a provisional cluster needs to be confirmed as a new topic"
     )
-    min_cluster_size: int = Field(default=5, ge=2, description="buffered posts needed to found a new cluster")
-    min_neighbors: int = Field(default=3, ge=1, description="neighbours that make a core point")
-    neighbor_similarity: float | Literal["auto"] = Field(
-        default="auto",
-        description="similarity that makes two buffered posts neighbours; 'auto' takes a quantile of the "
-        "similarity of each recent post to its min_neighbors-th nearest neighbour (a k-distance estimate)",
-    )
-    auto_neighbor_quantile: float = Field(
-        default=0.5, gt=0, lt=1, description="the quantile that 'auto' takes of the k-distance similarities"
-    )
-    auto_neighbor_max: float = Field(
-        default=0.9,
-        ge=-1,
-        le=1,
-        description="the 'auto' estimate never exceeds this (near-duplicate streams)",
-    )
-
-    @model_validator(mode="after")
-    def _similarity_in_range(self) -> NoveltySettings:
-        if self.neighbor_similarity != "auto" and not -1.0 <= self.neighbor_similarity <= 1.0:
-            raise ValueError(
-                f"neighbor_similarity = {self.neighbor_similarity} must be 'auto' or a cosine similarity in [-1, 1]"
-            )
-        return self
-
-    outlier_ttl_posts: int = Field(
-        default=30_000, ge=1, description="a buffered post is dropped after this many posts"
-    )
-    search_every_posts: int = Field(
-        default=100, ge=1, description="posts between two searches of the buffer for dense groups"
-    )
-    candidate_k: float | None = Field(
-        default=1.0,
-        gt=0,
-        description="members below mean - candidate_k*std of their cluster also enter the buffer (None: only outliers)",
+    provisional_ttl_posts: int = Field(
+        default=5_000, ge=1, description="a provisional cluster nobody joins for this many posts is retired"
     )
 
 
 class LifecycleSettings(Section):
-    merge_similarity: float = Field(
-        default=0.92, ge=-1, le=1, description="clusters whose centroids are at least this similar are merged"
-    )
+    """Merging, retiring and capping clusters. Two clusters merge when the members of the smaller are, on
+    average, as similar to the other as its own members are: no threshold of its own."""
+
     retire_after_posts: int = Field(default=200_000, ge=1, description="retire clusters unseen this long")
     max_clusters: int = Field(
         default=2_000, ge=1, description="the smallest clusters beyond this many are retired"

@@ -1,29 +1,39 @@
 """The whole clustering pipeline as one pure object: ``Engine.process(posts) -> BatchResult``.
 
-In order, for each batch: featurize -> encode -> assign to the nearest centroid -> accept or mark as outlier ->
-update centroids and radii -> buffer outliers and find new clusters among them -> merge, retire and cap clusters
--> feed the reservoir and retrain / swap the autoencoder when due. No I/O: adapters (files, Kafka) feed posts in
-and write the labels and events out. Deterministic for a given seed and input order.
+In order, for each batch: featurize -> encode -> weigh the post's words (online TF-IDF) -> find the most similar
+cluster (FAISS proposes the nearest in latent space, the blend of latent and lexical cosine decides) -> join it,
+or open a provisional cluster with the batch's other posts like it (``cluster/births.py``) -> update centroids
+and profiles -> confirm provisional clusters that reached ``min_cluster_size`` members (a ``created`` event) ->
+merge, retire and cap clusters -> feed the reservoir and retrain / swap the autoencoder when due. Every post has
+a cluster the moment it is labelled; ``is_outlier`` marks posts whose cluster is still provisional. No I/O:
+adapters (files, Kafka) feed posts in and write the labels and events out. Deterministic for a given seed and
+input order.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import csr_matrix
 
+from streamclust.cluster.births import group_posts
 from streamclust.cluster.centroids import (
-    acceptance_thresholds,
     decay_counts,
     learning_rate_floor,
     update_centroids,
 )
 from streamclust.cluster.index import CentroidIndex
 from streamclust.cluster.keywords import ClusterKeywords
-from streamclust.cluster.lifecycle import find_excess, find_merges, find_stale, merge_rows
-from streamclust.cluster.novelty import OutlierBuffer, find_dense_groups, neighbor_similarity_estimate
+from streamclust.cluster.lexical import LexicalProfiles
+from streamclust.cluster.lifecycle import (
+    find_excess,
+    find_merges,
+    find_stale,
+    merge_rows,
+)
 from streamclust.cluster.table import ClusterTable
 from streamclust.config import (
     ClusterSettings,
@@ -43,15 +53,17 @@ from streamclust.encode.reservoir import Reservoir
 from streamclust.encode.retrain import DriftWatch, RetrainJob, RetrainSchedule, carry_clusters
 from streamclust.errors import ModelError
 from streamclust.featurize import Featurizer, build_featurizer
-from streamclust.featurize.base import FeatureBatch, SparseRows
+from streamclust.featurize.base import FeatureBatch
 from streamclust.result import BatchResult, BatchStats, LabelBatch
 from streamclust.schema import NOT_CLUSTERED, CatalogEntry, ClusterEvent, EventKind, Post
 
 RECONSTRUCTION_SAMPLE = 32  # posts per batch whose reconstruction error feeds the drift detector
 LIFECYCLE_EVERY_POSTS = 1_000
+WARM_UP_STEP = 500  # warm-up posts are clustered in steps of this many, as batches would be
 UPDATE_EVENT_GROWTH = 1.5  # an 'updated' event when a cluster has grown by this factor since the last one
 ENDED_CLUSTERS_KEPT = 1_000
-AUTO_NEIGHBOR_SAMPLE = 5_000  # posts used to estimate the 'auto' neighbour similarity
+CANDIDATES = 16  # clusters nearest in latent space whose blended similarity is computed exactly
+MERGE_NEIGHBOURS = 8  # clusters nearest in latent space that each cluster is tested against for a merge
 
 
 @dataclass
@@ -66,13 +78,14 @@ class RetrainOutcome:
 
 
 @dataclass
-class Births:
-    """Clusters born in one novelty pass: their events, and the new cluster of each post that joined one."""
+class Assignment:
+    """What learning one batch gave each post: its cluster, its similarity to it, whether it is provisional."""
 
-    events: list[ClusterEvent] = field(default_factory=list)
-    cluster_of: dict[str, tuple[int, float]] = field(
-        default_factory=dict
-    )  # post id -> (cluster id, similarity)
+    cluster_ids: np.ndarray
+    similarities: np.ndarray
+    provisional: np.ndarray
+    events: list[ClusterEvent]
+    centroid_shift: float = 0.0
 
 
 class Engine:
@@ -91,7 +104,7 @@ class Engine:
         self.featurizer = featurizer
         self.encoder_settings = encoder = encoder or EncoderSettings()
         self.cluster_settings = cluster = cluster or ClusterSettings()
-        self.novelty_settings = novelty = novelty or NoveltySettings()
+        self.novelty_settings = novelty or NoveltySettings()
         self.lifecycle_settings = lifecycle or LifecycleSettings()
         self.seed = seed
         self.clock = clock
@@ -106,9 +119,10 @@ class Engine:
         self.position = 0  # posts processed since the start
         self.table = ClusterTable(dim=encoder.latent_dim)
         self.index = CentroidIndex(encoder.latent_dim, cluster.index, cluster.flat_max_clusters)
-        initial_similarity = 1.0 if novelty.neighbor_similarity == "auto" else novelty.neighbor_similarity
-        self.buffer = OutlierBuffer(novelty.buffer_size, encoder.latent_dim, initial_similarity)
         self.keywords: ClusterKeywords | None = None
+        self.lexical: LexicalProfiles | None = None
+        self.provisional_members: dict[int, list[str]] = {}  # post ids of clusters not yet confirmed
+        self.pending_created: list[tuple[int, list[str]]] = []
         self.reservoir = Reservoir(
             encoder.reservoir_size,
             featurizer.sparse_columns,
@@ -126,7 +140,6 @@ class Engine:
         )
         self.job: RetrainJob | None = None
         self.rate_floor = learning_rate_floor(cluster.half_life_posts)
-        self.last_novelty_search = 0
         self.last_lifecycle = 0
         self.reported_size: dict[int, float] = {}
         self.ended: dict[int, CatalogEntry] = {}
@@ -171,10 +184,11 @@ class Engine:
     def assign(self, posts: Sequence[Post], now: float | None = None) -> BatchResult:
         """Label posts with the current model without learning from them: nothing in the engine changes.
 
-        For labelling alongside a model trained elsewhere (scale-out readers, replays). Raises ModelError before
-        warm-up; check ``is_warm`` first.
+        For labelling alongside a model trained elsewhere (scale-out readers, replays). A post that no cluster
+        would take gets its nearest cluster with ``is_outlier`` set (only learning opens clusters). Raises
+        ModelError before warm-up; check ``is_warm`` first.
         """
-        if self.encoder is None:
+        if self.encoder is None or self.lexical is None:
             raise ModelError(
                 "the engine has no model yet (still warming up), so it cannot assign posts; "
                 "check engine.is_warm, or process posts (or restore a checkpoint) first"
@@ -184,9 +198,11 @@ class Engine:
             return BatchResult(labels=LabelBatch.empty(self.model_version, now), stats=self.stats())
         features = self.featurizer.transform([post.text for post in posts], learn=False)
         latents = self.encoder.encode(features)
-        rows, similarities = self.index.nearest(latents, self.table.centroids)
-        accepted = self.accepted(rows, similarities)
-        cluster_ids = np.where(accepted, self.table.ids[np.maximum(rows, 0)] if len(self.table) else -1, -1)
+        weighted = self.lexical.weigh(features.terms, learn=False)
+        rows, similarities, _ = self.nearest_clusters(latents, weighted)
+        accepted = (rows >= 0) & (similarities >= self.cluster_settings.join_similarity)
+        accepted[rows >= 0] &= self.table.confirmed[rows[rows >= 0]]
+        cluster_ids = np.where(rows >= 0, self.table.ids[np.maximum(rows, 0)] if len(self.table) else -1, -1)
         labels = self.label_batch(posts, cluster_ids, similarities, accepted, now)
         return BatchResult(labels=labels, stats=self.stats(posts_in=len(posts), labels=labels))
 
@@ -208,12 +224,6 @@ class Engine:
             processed_at=now,
         )
 
-    def accepted(self, rows: np.ndarray, similarities: np.ndarray) -> np.ndarray:
-        """Whether each post's nearest cluster (row -1: none) accepts it at its similarity."""
-        accepted = rows >= 0
-        accepted[accepted] = similarities[accepted] >= self.thresholds()[rows[accepted]]
-        return accepted
-
     def flush(self, now: float | None = None) -> BatchResult:
         """End of a finite stream: label any posts still held for warm-up."""
         now = self.clock() if now is None else now
@@ -223,7 +233,7 @@ class Engine:
 
     def catalog(self) -> list[CatalogEntry]:
         """The latest state of every active cluster, then recently merged or retired ones."""
-        active = [self.catalog_entry(row, "active") for row in range(len(self.table))]
+        active = [self.catalog_entry(row, "active") for row in np.flatnonzero(self.table.confirmed).tolist()]
         return active + list(self.ended.values())
 
     def close(self) -> None:
@@ -237,38 +247,31 @@ class Engine:
         return BatchResult(labels=LabelBatch.empty(0, now), stats=stats)
 
     def warm_up(self, now: float, posts_in: int) -> BatchResult:
-        """Train the first encoder on the held posts, find the first clusters among them, label them all."""
+        """Train the first encoder on the held posts, then cluster and label them all, in batches."""
         posts, self.held = self.held, []
         features = self.featurizer.transform([post.text for post in posts])
         self.keywords = ClusterKeywords(features.terms.n_columns)
+        self.lexical = LexicalProfiles(features.terms.n_columns, self.lexical_half_life())
         model = train_autoencoder(features, self.shape, self.training_plan(version=1))
         self.encoder = Encoder.fitted(model, 1, features)
         self.reservoir.add(features)
         latents = self.encoder.encode(features)
-        self.buffer.neighbor_similarity = self.neighbor_similarity(latents)
-        positions = self.position + np.arange(len(posts))
-        self.position += len(posts)
-        self.buffer.add(latents, [post.id for post in posts], positions, features.terms)
-        births = self.find_new_clusters(now)
-        self.last_novelty_search = self.position
-        cluster_ids = np.full(len(posts), NOT_CLUSTERED, dtype=np.int64)
-        similarities = np.zeros(len(posts), dtype=np.float32)
-        for i, post in enumerate(posts):
-            if post.id in births.cluster_of:
-                cluster_ids[i], similarities[i] = births.cluster_of[post.id]
-        if len(self.table):
-            _, nearest = self.index.nearest(latents, self.table.centroids)
-            similarities = np.where(cluster_ids == NOT_CLUSTERED, nearest, similarities).astype(np.float32)
+        parts: list[Assignment] = []
+        step = WARM_UP_STEP
+        for start in range(0, len(posts), step):
+            rows = np.arange(start, min(start + step, len(posts)))
+            parts.append(self.learn(posts[start : start + step], features.take(rows), latents[rows], now))
+            self.position += len(rows)
         labels = LabelBatch(
             post_ids=[post.id for post in posts],
-            cluster_ids=cluster_ids,
-            similarities=similarities,
-            is_outlier=cluster_ids == NOT_CLUSTERED,
+            cluster_ids=np.concatenate([part.cluster_ids for part in parts]),
+            similarities=np.concatenate([part.similarities for part in parts]),
+            is_outlier=np.concatenate([part.provisional for part in parts]),
             model_version=self.model_version,
             processed_at=now,
         )
         stats = self.stats(posts_in=posts_in, labels=labels, warmed_up=True)
-        return BatchResult(labels=labels, events=births.events, stats=stats)
+        return BatchResult(labels=labels, events=[e for part in parts for e in part.events], stats=stats)
 
     def training_plan(self, version: int) -> TrainingPlan:
         """The first model trains ``epochs``; a retrain continues from the current weights for ``retrain_epochs``."""
@@ -278,6 +281,7 @@ class Engine:
             batch_size=settings.batch_size,
             learning_rate=settings.learning_rate,
             seed=self.seed + version,
+            structure_weight=settings.structure_weight,
         )
 
     # -- the steady state -------------------------------------------------------------------------------------
@@ -292,90 +296,185 @@ class Engine:
         error = self.reconstruction_error(features)
         drift = self.drift.update(error)
 
-        rows, similarities = self.index.nearest(latents, self.table.centroids)
-        thresholds = self.thresholds()
-        accepted = rows >= 0
-        accepted[accepted] = similarities[accepted] >= thresholds[rows[accepted]]
-        cluster_ids = np.where(accepted, self.table.ids[np.maximum(rows, 0)] if len(self.table) else -1, -1)
-        shift = update_centroids(
-            self.table, latents[accepted], rows[accepted], similarities[accepted], self.rate_floor
-        )
-        self.table.last_seen[rows[accepted]] = self.position + n
-        self.table.last_seen_at[rows[accepted]] = now
-        self.count_keywords(features, cluster_ids)
-
-        candidates = np.flatnonzero(self.novelty_candidates(accepted, rows, similarities))
-        self.buffer.add(
-            latents[candidates],
-            [posts[i].id for i in candidates.tolist()],
-            self.position + candidates,
-            features.terms.take(candidates),
-        )
+        assignment = self.learn(posts, features, latents, now)
         self.position += n
         decay_counts(self.table, n, self.cluster_settings.count_half_life_posts)
         self.reservoir.add(features)
 
-        events: list[ClusterEvent] = []
-        if self.position - self.last_novelty_search >= self.novelty_settings.search_every_posts:
-            self.last_novelty_search = self.position
-            self.buffer.expire(self.position, self.novelty_settings.outlier_ttl_posts)
-            births = self.find_new_clusters(now)
-            events.extend(births.events)
-            for i in candidates.tolist():
-                if posts[i].id in births.cluster_of:
-                    cluster_ids[i], similarities[i] = births.cluster_of[posts[i].id]
-                    accepted[i] = True
+        events = assignment.events
         if self.position - self.last_lifecycle >= LIFECYCLE_EVERY_POSTS:
             self.last_lifecycle = self.position
             events.extend(self.run_lifecycle(now))
         self.index.refresh(self.table.centroids, structure_changed=False)
         retrain = self.advance_retraining(now, drift)
 
-        labels = self.label_batch(posts, cluster_ids, similarities, accepted, now)
+        labels = self.label_batch(
+            posts, assignment.cluster_ids, assignment.similarities, ~assignment.provisional, now
+        )
         stats = self.stats(
             posts_in=n,
             labels=labels,
             reconstruction_error=error,
             drift_detected=drift,
-            centroid_shift=shift,
+            centroid_shift=assignment.centroid_shift,
             retrain=retrain,
         )
         return BatchResult(labels=labels, events=events, stats=stats)
 
-    def novelty_candidates(
-        self, accepted: np.ndarray, rows: np.ndarray, similarities: np.ndarray
-    ) -> np.ndarray:
-        """Posts that enter the outlier buffer: every outlier, and members on the fringe of their cluster.
+    # -- assignment and births -------------------------------------------------------------------------------
 
-        A member below ``mean - candidate_k * std`` keeps its label but may still seed a new topic that its
-        cluster's radius has been swallowing; labelling stays permissive while novelty stays sensitive.
+    def lexical_half_life(self) -> int:
+        return int(getattr(self.featurizer, "idf_half_life_posts", 50_000))
+
+    def nearest_clusters(
+        self, latents: np.ndarray, weighted: csr_matrix
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each post's most similar cluster (row -1 with none), its blended similarity and its latent cosine.
+
+        FAISS proposes the ``CANDIDATES`` clusters nearest in latent space with their cosines; the lexical
+        cosine of each post to each of them is computed one post at a time, the blend is rounded to a 1e-6
+        grid and the lowest row wins among equal bests, so rounding noise between batches cannot flip a label.
         """
-        candidate = ~accepted
-        candidate_k = self.novelty_settings.candidate_k
-        if candidate_k is not None and len(self.table):
-            settings = self.cluster_settings
-            fringe = acceptance_thresholds(
-                self.table, candidate_k, settings.radius_floor, settings.radius_ceiling
+        assert self.lexical is not None
+        n = len(latents)
+        if len(self.table) == 0:
+            return np.full(n, -1, dtype=np.int64), np.zeros(n, np.float32), np.zeros(n, np.float32)
+        candidates, latent_similarity = self.index.candidates(latents, min(CANDIDATES, len(self.table)))
+        if self.index.approximate(len(self.table)):
+            latent_similarity = np.einsum("nd,nkd->nk", latents, self.table.centroids[candidates])
+        lexical_similarity = self.lexical.similarity_of_pairs(weighted, candidates)
+        weight = self.cluster_settings.semantic_weight
+        blend = weight * latent_similarity.astype(np.float64) + (1.0 - weight) * lexical_similarity
+        # the best on a 1e-6 grid, the lowest row among equals: rounding noise cannot flip a label
+        rounded = np.round(blend, 6)
+        best = first_best(rounded, candidates)
+        picked = np.arange(n)
+        return (
+            candidates[picked, best].astype(np.int64),
+            blend[picked, best].astype(np.float32),
+            latent_similarity[picked, best].astype(np.float32),
+        )
+
+    def learn(
+        self, posts: Sequence[Post], features: FeatureBatch, latents: np.ndarray, now: float
+    ) -> Assignment:
+        """Assign a batch (positions from ``self.position``): a post joins its most similar cluster if that
+        cluster takes it, else it opens a provisional cluster with the other posts of the batch like it."""
+        assert self.lexical is not None
+        n = len(posts)
+        weighted = self.lexical.weigh(features.terms)
+        rows, similarities, latent_similarity = self.nearest_clusters(latents, weighted)
+        accepted = (rows >= 0) & (similarities >= self.cluster_settings.join_similarity)
+        groups = np.full(n, -1, dtype=np.int64)
+        if not accepted.all():
+            groups = self.group_newcomers(latents, weighted, accepted, similarities)
+        accepted &= groups < 0
+        joined = rows[accepted]
+        shift = update_centroids(
+            self.table, latents[accepted], joined, latent_similarity[accepted], self.rate_floor
+        )
+        self.lexical.add(joined, weighted[np.flatnonzero(accepted)])
+        np.add.at(self.table.members, joined, 1)
+        self.table.last_seen[joined] = self.position + n
+        self.table.last_seen_at[joined] = now
+        cluster_ids = np.full(n, NOT_CLUSTERED, dtype=np.int64)
+        cluster_ids[accepted] = self.table.ids[joined]
+        provisional_join = np.zeros(n, dtype=bool)
+        provisional_join[accepted] = ~self.table.confirmed[joined]
+        for i in np.flatnonzero(provisional_join).tolist():
+            self.provisional_members.setdefault(int(cluster_ids[i]), []).append(posts[i].id)
+        newcomers = np.flatnonzero(groups >= 0)
+        if len(newcomers):
+            cluster_ids[newcomers], similarities[newcomers] = self.open_clusters(
+                [posts[i].id for i in newcomers.tolist()],
+                latents[newcomers],
+                weighted[newcomers],
+                groups[newcomers],
+                now,
             )
-            candidate |= accepted & (similarities < fringe[np.maximum(rows, 0)])
-        return candidate
+        self.count_keywords(features, cluster_ids)
+        events = self.confirm_clusters(now)
+        provisional = ~self.table.confirmed[self.table.rows_of(cluster_ids)]
+        return Assignment(cluster_ids, similarities.astype(np.float32), provisional, events, shift)
 
-    def neighbor_similarity(self, latents: np.ndarray) -> float:
-        """The configured neighbour similarity, or the k-distance estimate on ``latents`` for 'auto'."""
-        settings = self.novelty_settings
-        if settings.neighbor_similarity != "auto":
-            return settings.neighbor_similarity
-        sample = latents[:AUTO_NEIGHBOR_SAMPLE]
-        estimate = neighbor_similarity_estimate(
-            sample, settings.min_neighbors, settings.auto_neighbor_quantile
-        )
-        return min(estimate, settings.auto_neighbor_max)
+    def group_newcomers(
+        self, latents: np.ndarray, weighted: csr_matrix, accepted: np.ndarray, similarities: np.ndarray
+    ) -> np.ndarray:
+        """The new group of each post that opens or joins a new cluster in this batch (-1: an existing one).
 
-    def thresholds(self) -> np.ndarray:
-        settings = self.cluster_settings
-        return acceptance_thresholds(
-            self.table, settings.radius_k, settings.radius_floor, settings.radius_ceiling
+        Posts no cluster took are grouped in one pass (``births.group_posts``). A post an existing cluster
+        took moves to a new group it is more similar to: within a batch, the posts of a topic that arrives
+        with it must not scatter into older clusters only because theirs did not exist yet.
+        """
+        weight = self.cluster_settings.semantic_weight
+        misfits = np.flatnonzero(~accepted)
+        groups = np.full(len(latents), -1, dtype=np.int64)
+        groups[misfits] = group_posts(
+            latents[misfits] @ latents[misfits].T,
+            (weighted[misfits] @ weighted[misfits].T).toarray(),
+            weight,
+            self.cluster_settings.join_similarity,
         )
+        taken = np.flatnonzero(accepted)
+        if len(taken) == 0:
+            return groups
+        sums, lexical_sums = group_sums(latents[misfits], weighted[misfits], groups[misfits])
+        blend = weight * (latents[taken] @ normalize(sums).T) + (1.0 - weight) * cosine_to_sums(
+            weighted[taken], lexical_sums
+        )
+        best = blend.argmax(axis=1)
+        moves = blend[np.arange(len(taken)), best] > similarities[taken]
+        groups[taken[moves]] = best[moves]
+        return groups
+
+    def open_clusters(
+        self, post_ids: list[str], latents: np.ndarray, weighted: csr_matrix, groups: np.ndarray, now: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """New clusters, one per group of posts; the posts' new cluster ids and their similarities to them."""
+        assert self.lexical is not None
+        weight = self.cluster_settings.semantic_weight
+        sums, lexical_sums = group_sums(latents, weighted, groups)
+        sizes = np.bincount(groups).astype(np.float64)
+        centroids = normalize(sums)
+        latent_similarity = np.sum(latents * centroids[groups], axis=1)
+        lexical_norms = np.sqrt(np.asarray(lexical_sums.multiply(lexical_sums).sum(axis=1)).ravel())
+        lexical_dots = np.asarray(weighted.multiply(lexical_sums[groups]).sum(axis=1)).ravel()
+        similarities = weight * latent_similarity + (1.0 - weight) * lexical_dots / np.maximum(
+            lexical_norms[groups], 1e-12
+        )
+        means = np.bincount(groups, weights=latent_similarity) / sizes
+        variances = np.full(len(sizes), self.cluster_settings.newborn_std**2)
+        confirmed = sizes >= self.novelty_settings.min_cluster_size
+        new_ids = self.table.add(
+            centroids, sizes, means, variances, self.position + len(post_ids), now, sizes, confirmed
+        )
+        self.lexical.append(lexical_sums)
+        for group, cluster_id in enumerate(new_ids.tolist()):
+            members = [post_ids[i] for i in np.flatnonzero(groups == group).tolist()]
+            if confirmed[group]:
+                self.reported_size[cluster_id] = float(sizes[group])
+                self.pending_created.append((cluster_id, members))
+            else:
+                self.provisional_members[cluster_id] = members
+        self.index.refresh(self.table.centroids, structure_changed=True)
+        return new_ids[groups], similarities.astype(np.float32)
+
+    def confirm_clusters(self, now: float) -> list[ClusterEvent]:
+        """``created`` events for clusters that just reached ``min_cluster_size`` members (born so, or grown)."""
+        ready = np.flatnonzero(
+            ~self.table.confirmed & (self.table.members >= self.novelty_settings.min_cluster_size)
+        )
+        for row in ready.tolist():
+            self.table.confirmed[row] = True
+            cluster_id = int(self.table.ids[row])
+            self.pending_created.append((cluster_id, self.provisional_members.pop(cluster_id, [])))
+            self.reported_size[cluster_id] = float(self.table.counts[row])
+        created, self.pending_created = self.pending_created, []
+        rows = self.table.rows_of(np.array([cluster_id for cluster_id, _ in created], dtype=np.int64))
+        return [
+            self.event(EventKind.CREATED, int(row), now, member_post_ids=members)
+            for row, (_, members) in zip(rows.tolist(), created, strict=True)
+        ]
 
     def reconstruction_error(self, features: FeatureBatch) -> float:
         assert self.encoder is not None
@@ -389,90 +488,78 @@ class Engine:
         kept = owner != NOT_CLUSTERED
         self.keywords.add(owner[kept], terms.indices[kept], terms.values[kept].astype(np.float64))
 
-    # -- novelty ----------------------------------------------------------------------------------------------
-
-    def find_new_clusters(self, now: float) -> Births:
-        """Turn dense groups of buffered outliers into clusters; buffered posts they accept join them."""
-        settings = self.novelty_settings
-        births = Births()
-        groups = find_dense_groups(self.buffer, settings.min_neighbors, settings.min_cluster_size)
-        if not groups:
-            return births
-        assert self.keywords is not None
-        centroids = normalize(np.stack([self.buffer.latents[group.rows].mean(axis=0) for group in groups]))
-        member_similarity = [self.buffer.latents[group.rows] @ centroids[i] for i, group in enumerate(groups)]
-        means = np.array([float(values.mean()) for values in member_similarity])
-        variances = np.array(
-            [max(float(values.var()), self.cluster_settings.newborn_std**2) for values in member_similarity]
-        )
-        counts = np.array([float(len(group.rows)) for group in groups])
-        first_new_row = len(self.table)
-        new_ids = self.table.add(centroids, counts, means, variances, self.position, now)
-        self.index.refresh(self.table.centroids, structure_changed=True)
-
-        owner = np.full(len(self.buffer), -1, dtype=np.int64)
-        similarity = np.zeros(len(self.buffer), dtype=np.float32)
-        for i, group in enumerate(groups):
-            owner[group.rows] = i
-            similarity[group.rows] = member_similarity[i]
-        # buffered posts that a newborn cluster accepts join it too
-        loose = np.flatnonzero(owner < 0)
-        if len(loose):
-            scores = self.buffer.latents[loose] @ centroids.T
-            best = scores.argmax(axis=1)
-            best_score = scores[np.arange(len(loose)), best]
-            limit = self.thresholds()[first_new_row + best]
-            joins = best_score >= limit
-            owner[loose[joins]] = best[joins]
-            similarity[loose[joins]] = best_score[joins]
-        for i, cluster_id in enumerate(new_ids.tolist()):
-            rows = np.flatnonzero(owner == i)
-            columns, term_counts = self.buffer.terms_of(rows)
-            self.keywords.add(np.full(len(columns), cluster_id), columns, term_counts.astype(np.float64))
-            member_ids = [self.buffer.post_ids[row] for row in rows.tolist()]
-            for row, post_id in zip(rows.tolist(), member_ids, strict=True):
-                births.cluster_of[post_id] = (cluster_id, float(similarity[row]))
-            self.table.counts[first_new_row + i] = float(len(rows))
-            self.reported_size[cluster_id] = float(len(rows))
-            births.events.append(
-                self.event(EventKind.CREATED, first_new_row + i, now, member_post_ids=member_ids)
-            )
-        self.buffer.remove(np.flatnonzero(owner >= 0))
-        return births
-
     # -- lifecycle --------------------------------------------------------------------------------------------
 
     def run_lifecycle(self, now: float) -> list[ClusterEvent]:
-        assert self.keywords is not None
+        assert self.keywords is not None and self.lexical is not None
         settings = self.lifecycle_settings
         events: list[ClusterEvent] = []
-        merges = find_merges(self.table, settings.merge_similarity)
+        merges = find_merges(self.table, *self.merge_candidates())
         for absorbed, survivor in merges:
+            absorbed_id, survivor_id = int(self.table.ids[absorbed]), int(self.table.ids[survivor])
+            was_confirmed = bool(self.table.confirmed[survivor]), bool(self.table.confirmed[absorbed])
             merge_rows(self.table, absorbed, survivor)
-            self.keywords.merge(int(self.table.ids[absorbed]), int(self.table.ids[survivor]))
-            events.append(
-                self.event(EventKind.MERGED, absorbed, now, merged_into=int(self.table.ids[survivor]))
-            )
+            self.lexical.merge(absorbed, survivor)
+            self.keywords.merge(absorbed_id, survivor_id)
+            members = self.provisional_members.pop(absorbed_id, [])
+            if not was_confirmed[0]:
+                members = self.provisional_members.pop(survivor_id, []) + members
+                if self.table.confirmed[survivor]:  # confirmed by the merge: announce it now
+                    self.reported_size[survivor_id] = float(self.table.counts[survivor])
+                    events.append(self.event(EventKind.CREATED, survivor, now, member_post_ids=members))
+                else:
+                    self.provisional_members[survivor_id] = members
+            events.append(self.event(EventKind.MERGED, absorbed, now, merged_into=survivor_id))
         for _, survivor in merges:
-            events.append(self.event(EventKind.UPDATED, survivor, now))
-            self.reported_size[int(self.table.ids[survivor])] = float(self.table.counts[survivor])
+            if self.table.confirmed[survivor]:
+                events.append(self.event(EventKind.UPDATED, survivor, now))
+                self.reported_size[int(self.table.ids[survivor])] = float(self.table.counts[survivor])
         self.end_clusters(
             np.array([absorbed for absorbed, _ in merges], dtype=np.int64), now, events, "merged"
         )
-        stale = find_stale(self.table, self.position, settings.retire_after_posts)
-        for row in stale.tolist():
-            events.append(self.event(EventKind.RETIRED, row, now))
+        stale = find_stale(
+            self.table,
+            self.position,
+            settings.retire_after_posts,
+            self.novelty_settings.provisional_ttl_posts,
+        )
+        events.extend(self.event(EventKind.RETIRED, row, now) for row in stale if self.table.confirmed[row])
         self.end_clusters(stale, now, events, "retired")
         excess = find_excess(self.table, settings.max_clusters)
-        for row in excess.tolist():
-            events.append(self.event(EventKind.RETIRED, row, now))
+        events.extend(self.event(EventKind.RETIRED, row, now) for row in excess if self.table.confirmed[row])
         self.end_clusters(excess, now, events, "retired")
-        for row in range(len(self.table)):
+        self.lexical.prune()
+        for row in np.flatnonzero(self.table.confirmed).tolist():
             cluster_id = int(self.table.ids[row])
             if self.table.counts[row] >= UPDATE_EVENT_GROWTH * self.reported_size.get(cluster_id, 0.0):
                 self.reported_size[cluster_id] = float(self.table.counts[row])
                 events.append(self.event(EventKind.UPDATED, row, now))
         return events
+
+    def merge_candidates(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Each cluster paired with its nearest clusters in latent space, the mean blended similarity of its
+        members to each of them, and every cluster's tightness (that of its members to itself)."""
+        assert self.lexical is not None
+        table, weight = self.table, self.cluster_settings.semantic_weight
+        neighbours, _ = self.index.candidates(table.centroids, min(MERGE_NEIGHBOURS, len(table)))
+        first = np.repeat(np.arange(len(table)), neighbours.shape[1])
+        second = neighbours.ravel()
+        profiles, norms = self.lexical.profiles, np.maximum(self.lexical.norms, 1e-12)
+        latent_tightness = np.maximum(table.similarity_mean, 0.0)
+        lexical_tightness = norms / np.maximum(table.members, 1)
+        tightness = weight * latent_tightness + (1.0 - weight) * lexical_tightness
+        latent_part = (
+            weight
+            * latent_tightness[first]
+            * np.einsum("nd,nd->n", table.centroids[first], table.centroids[second])
+        )
+        # the lexical cosine is at most 1: pairs that fail even so need no lexical work
+        possible = latent_part + (1.0 - weight) * lexical_tightness[first] >= tightness[second]
+        first, second, latent_part = first[possible], second[possible], latent_part[possible]
+        lexical_dots = np.asarray(profiles[first].multiply(profiles[second]).sum(axis=1)).ravel()
+        lexical_cosine = lexical_dots / norms[first] / norms[second]
+        member_similarity = latent_part + (1.0 - weight) * lexical_tightness[first] * lexical_cosine
+        return first, second, member_similarity, tightness
 
     def end_clusters(self, rows: np.ndarray, now: float, events: list[ClusterEvent], status: str) -> None:
         if len(rows) == 0:
@@ -483,15 +570,19 @@ class Engine:
         }
         for row in rows.tolist():
             cluster_id = int(self.table.ids[row])
+            self.keywords.drop(cluster_id)
+            self.reported_size.pop(cluster_id, None)
+            if self.provisional_members.pop(cluster_id, None) is not None and cluster_id not in merged_into:
+                continue  # never announced, so never listed
             entry = self.catalog_entry(row, status).model_copy(
                 update={"merged_into": merged_into.get(cluster_id)}
             )
             self.ended[cluster_id] = entry
-            self.keywords.drop(cluster_id)
-            self.reported_size.pop(cluster_id, None)
         while len(self.ended) > ENDED_CLUSTERS_KEPT:
             self.ended.pop(next(iter(self.ended)))
         self.table.remove(rows)
+        assert self.lexical is not None
+        self.lexical.remove(rows)
         self.index.refresh(self.table.centroids, structure_changed=True)
 
     # -- retraining -------------------------------------------------------------------------------------------
@@ -528,11 +619,12 @@ class Engine:
         return outcome
 
     def swap_encoder(self, new: Encoder) -> float:
-        """Carry every cluster (and the outlier buffer) into the new latent space; returns label agreement."""
+        """Carry every cluster into the new latent space; returns label agreement. Lexical profiles need no
+        carrying: they do not depend on the model."""
         assert self.encoder is not None
         carried = carry_clusters(
             self.table.centroids,
-            self.thresholds(),
+            np.full(len(self.table), self.cluster_settings.join_similarity),
             self.table.similarity_mean,
             self.table.similarity_var,
             self.encoder,
@@ -542,15 +634,6 @@ class Engine:
         self.table.centroids = carried.centroids
         self.table.similarity_mean = carried.similarity_mean
         self.table.similarity_var = carried.similarity_var
-        state = self.buffer.snapshot()
-        similarity = self.neighbor_similarity(new.encode(self.reservoir.contents()))
-        self.buffer = OutlierBuffer(self.buffer.capacity, self.buffer.latents.shape[1], similarity)
-        self.buffer.add(
-            normalize(state["latents"] @ carried.latent_map),
-            state["post_ids"],
-            state["positions"],
-            terms_from_padded(state["term_columns"], state["term_counts"], self.keywords_columns()),
-        )
         self.encoder = new
         self.index.refresh(self.table.centroids, structure_changed=True)
         return carried.label_agreement
@@ -627,7 +710,7 @@ class Engine:
 def set_compute_threads(threads: int) -> None:
     """Threads for torch, FAISS and numpy's BLAS in this process (a process-wide setting, applied once by the
     adapters). The engine's matrices are small: extra BLAS threads only wait on each other, and on a busy
-    machine they made the novelty search several times slower."""
+    machine they made the engine several times slower."""
     import faiss
     import torch
     from threadpoolctl import threadpool_limits
@@ -637,9 +720,25 @@ def set_compute_threads(threads: int) -> None:
     threadpool_limits(limits=threads, user_api="blas")
 
 
-def terms_from_padded(columns: np.ndarray, counts: np.ndarray, n_columns: int) -> SparseRows:
-    """Padded per-post term arrays (as the outlier buffer keeps them) back to sparse rows."""
-    lengths = (counts > 0).sum(axis=1)
-    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    used = counts > 0
-    return SparseRows(indptr, columns[used].astype(np.int64), counts[used].astype(np.float32), n_columns)
+def first_best(scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Per row of ``scores``, the column of the highest score; among equal scores, the one of the lowest row."""
+    best = scores.max(axis=1, keepdims=True)
+    return np.where(scores == best, rows, np.iinfo(np.int64).max).argmin(axis=1)
+
+
+def group_sums(
+    latents: np.ndarray, weighted: csr_matrix, groups: np.ndarray
+) -> tuple[np.ndarray, csr_matrix]:
+    """Per group (0 .. max): the sum of its posts' latents and of their weighted lexical rows."""
+    n_groups = int(groups.max()) + 1
+    one_hot = csr_matrix(
+        (np.ones(len(groups), dtype=np.float32), (groups, np.arange(len(groups)))),
+        shape=(n_groups, len(groups)),
+    )
+    return np.asarray(one_hot @ latents, dtype=np.float32), csr_matrix(one_hot @ weighted)
+
+
+def cosine_to_sums(weighted: csr_matrix, sums: csr_matrix) -> np.ndarray:
+    """Cosine of each weighted row to each summed row, dense [rows, sums]."""
+    norms = np.sqrt(np.asarray(sums.multiply(sums).sum(axis=1)).ravel())
+    return (weighted @ sums.T).toarray() / np.maximum(norms, 1e-12)[None, :]

@@ -1,8 +1,8 @@
 """Where the engine's time goes: wall and CPU seconds per pipeline stage, for ``streamclust bench core``.
 
 ``StageClock.attach()`` wraps the methods that carry out each stage (on their classes, so a retrained encoder or
-a rebuilt outlier buffer is timed too) and ``detach()`` restores them. Times are exclusive: a stage called from
-inside another (the buffer's removals during the novelty search) counts for itself only, so the stages add up to
+a restored engine is timed too) and ``detach()`` restores them. Times are exclusive: a stage called from
+inside another (the lexical weights inside the assignment) counts for itself only, so the stages add up to
 the time spent in them. Benchmark-only: the engine itself knows nothing about this.
 """
 
@@ -21,14 +21,14 @@ STAGES: list[tuple[str, str, str | None, str]] = [
     ("featurize: static embeddings", "streamclust.featurize.static", "StaticEmbedder", "embed"),
     ("encode (autoencoder)", "streamclust.encode.autoencoder", "Encoder", "encode"),
     ("drift: reconstruction error", "streamclust.encode.autoencoder", "Encoder", "reconstruction_error"),
-    ("assign (FAISS nearest centroid)", "streamclust.cluster.index", "CentroidIndex", "nearest"),
+    ("assign: lexical weights", "streamclust.cluster.lexical", "LexicalProfiles", "weigh"),
+    ("assign: nearest clusters (FAISS + blend)", "streamclust.engine", "Engine", "nearest_clusters"),
     ("index refresh", "streamclust.cluster.index", "CentroidIndex", "refresh"),
     ("centroid update", "streamclust.engine", None, "update_centroids"),
     ("keyword counts", "streamclust.engine", "Engine", "count_keywords"),
-    ("outlier buffer: add + neighbour counts", "streamclust.cluster.novelty", "OutlierBuffer", "add"),
-    ("outlier buffer: remove", "streamclust.cluster.novelty", "OutlierBuffer", "remove"),
-    ("novelty: dense-group search", "streamclust.engine", None, "find_dense_groups"),
-    ("novelty: new clusters", "streamclust.engine", "Engine", "find_new_clusters"),
+    ("lexical profiles: add", "streamclust.cluster.lexical", "LexicalProfiles", "add"),
+    ("births: group newcomers", "streamclust.engine", "Engine", "group_newcomers"),
+    ("births: open clusters", "streamclust.engine", "Engine", "open_clusters"),
     ("lifecycle (merge, retire)", "streamclust.engine", "Engine", "run_lifecycle"),
     ("reservoir", "streamclust.encode.reservoir", "Reservoir", "add"),
     ("retraining (start, swap)", "streamclust.engine", "Engine", "advance_retraining"),

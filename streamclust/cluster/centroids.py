@@ -3,7 +3,7 @@
 Each cluster moves towards the mean of the posts it accepted in a batch with learning rate ``m / n`` (``m`` new
 members, ``n`` members so far, Sculley's mini-batch k-means), never below a floor set by a half-life in posts, so
 old clusters keep following drift. Counts decay with their own half-life. Each cluster also keeps a running mean
-and variance of its members' similarities; a post is an outlier when it falls below ``mean - k * std``.
+and variance of its members' latent similarities (the mean is its tightness, which the merge test uses).
 """
 
 from __future__ import annotations
@@ -16,12 +16,6 @@ from streamclust.cluster.table import ClusterTable
 def learning_rate_floor(half_life_posts: int) -> float:
     """Per-post rate at which a post's weight in a centroid halves after ``half_life_posts`` newer members."""
     return float(1.0 - 0.5 ** (1.0 / half_life_posts))
-
-
-def acceptance_thresholds(table: ClusterTable, radius_k: float, floor: float, ceiling: float) -> np.ndarray:
-    """The lowest similarity each cluster accepts as a member."""
-    radius = table.similarity_mean - radius_k * np.sqrt(np.maximum(table.similarity_var, 0.0))
-    return np.clip(radius, floor, ceiling)
 
 
 def group_means(values: np.ndarray, groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:

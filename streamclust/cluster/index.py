@@ -69,3 +69,12 @@ class CentroidIndex:
         best = exact.argmax(axis=1)
         picked = np.arange(n)
         return candidates[picked, best].astype(np.int64), exact[picked, best].astype(np.float32)
+
+    def candidates(self, latents: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of the ``k`` centroids nearest each latent and their cosine similarities, [n, k] each, nearest
+        first (exact for a flat index; an approximate one's may be up to a rebuild old: re-score them)."""
+        if self.index is None or k <= 0:
+            empty = np.zeros((len(latents), 0))
+            return empty.astype(np.int64), empty.astype(np.float32)
+        similarities, rows = self.index.search(np.ascontiguousarray(latents, dtype=np.float32), k)
+        return np.where(rows < 0, 0, rows).astype(np.int64), similarities

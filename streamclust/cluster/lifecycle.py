@@ -7,19 +7,33 @@ import numpy as np
 from streamclust.cluster.table import ClusterTable
 
 
-def find_merges(table: ClusterTable, merge_similarity: float) -> list[tuple[int, int]]:
-    """Pairs of rows ``(absorbed, survivor)`` whose centroids are closer than ``merge_similarity``.
+def find_merges(
+    table: ClusterTable,
+    first: np.ndarray,
+    second: np.ndarray,
+    member_similarity: np.ndarray,
+    tightness: np.ndarray,
+) -> list[tuple[int, int]]:
+    """Pairs of rows ``(absorbed, survivor)`` that are one topic, among the candidate pairs
+    ``(first[k], second[k])``: the members of the smaller cluster are, on average, as similar to the larger
+    one as the larger one's own members are (``member_similarity[k] >= tightness[second[k]]``).
 
-    The older cluster (smaller id) survives, so the id downstream readers already know lives on. Each cluster
-    takes part in at most one merge per call; the closest pairs go first.
+    ``member_similarity[k]`` is the mean similarity of the members of ``first[k]`` to the centroid of
+    ``second[k]``, ``tightness`` that of each cluster's members to its own centroid; for normalised means the
+    first is ``tightness(a) * cosine(a, b)``. The test is about the pair's members, not only about how close
+    the two centroids are, and needs no threshold of its own. The older cluster (smaller id) survives, so the
+    id downstream readers already know lives on. Each cluster takes part in at most one merge per call; the
+    most similar pairs go first.
     """
-    if len(table) < 2:
+    if len(table) < 2 or len(first) == 0:
         return []
-    similarity = table.centroids @ table.centroids.T
-    first, second = np.nonzero(np.triu(similarity >= merge_similarity, k=1))
-    if len(first) == 0:
-        return []
-    order = np.argsort(-similarity[first, second])
+    fits = (
+        (first != second)
+        & (table.members[first] <= table.members[second])
+        & (member_similarity >= tightness[second])
+    )
+    candidates = np.flatnonzero(fits)
+    order = candidates[np.argsort(-member_similarity[candidates], kind="stable")]
     used: set[int] = set()
     merges = []
     for a, b in zip(first[order].tolist(), second[order].tolist(), strict=True):
@@ -41,13 +55,21 @@ def merge_rows(table: ClusterTable, absorbed: int, survivor: int) -> None:
         values = getattr(table, name)
         values[survivor] = weights[0] * values[survivor] + weights[1] * values[absorbed]
     table.counts[survivor] += table.counts[absorbed]
+    table.members[survivor] += table.members[absorbed]
+    table.confirmed[survivor] |= table.confirmed[absorbed]
     table.last_seen[survivor] = max(table.last_seen[survivor], table.last_seen[absorbed])
     table.last_seen_at[survivor] = max(table.last_seen_at[survivor], table.last_seen_at[absorbed])
 
 
-def find_stale(table: ClusterTable, position: int, retire_after_posts: int) -> np.ndarray:
-    """Rows of clusters that have accepted no post for ``retire_after_posts`` posts."""
-    return np.flatnonzero(table.last_seen < position - retire_after_posts)
+def find_stale(
+    table: ClusterTable, position: int, retire_after_posts: int, provisional_after_posts: int | None = None
+) -> np.ndarray:
+    """Rows of clusters that have accepted no post for ``retire_after_posts`` posts (provisional ones: for
+    ``provisional_after_posts``, when given)."""
+    limit = np.full(len(table), retire_after_posts, dtype=np.int64)
+    if provisional_after_posts is not None:
+        limit[~table.confirmed] = provisional_after_posts
+    return np.flatnonzero(table.last_seen < position - limit)
 
 
 def find_excess(table: ClusterTable, max_clusters: int) -> np.ndarray:

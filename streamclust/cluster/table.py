@@ -26,6 +26,8 @@ class ClusterTable:
     last_seen: np.ndarray = field(default_factory=lambda: _empty(np.int64))  # stream position
     created_at: np.ndarray = field(default_factory=lambda: _empty(np.float64))  # unix seconds
     last_seen_at: np.ndarray = field(default_factory=lambda: _empty(np.float64))
+    members: np.ndarray = field(default_factory=lambda: _empty(np.int64))  # posts labelled with it, ever
+    confirmed: np.ndarray = field(default_factory=lambda: _empty(np.bool_))  # False: still provisional
     next_id: int = 0
 
     def __post_init__(self) -> None:
@@ -42,8 +44,10 @@ class ClusterTable:
         similarity_var: np.ndarray,
         position: int,
         now: float,
+        members: np.ndarray | None = None,
+        confirmed: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Append clusters; returns their new ids."""
+        """Append clusters (by default confirmed, with ``counts`` as their members); returns their new ids."""
         n = len(centroids)
         new_ids = np.arange(self.next_id, self.next_id + n, dtype=np.int64)
         self.next_id += n
@@ -55,6 +59,10 @@ class ClusterTable:
         self.last_seen = np.concatenate([self.last_seen, np.full(n, position, dtype=np.int64)])
         self.created_at = np.concatenate([self.created_at, np.full(n, now)])
         self.last_seen_at = np.concatenate([self.last_seen_at, np.full(n, now)])
+        members = np.round(counts).astype(np.int64) if members is None else members.astype(np.int64)
+        self.members = np.concatenate([self.members, members])
+        confirmed = np.ones(n, dtype=np.bool_) if confirmed is None else confirmed.astype(np.bool_)
+        self.confirmed = np.concatenate([self.confirmed, confirmed])
         return new_ids
 
     def remove(self, rows: np.ndarray) -> None:
@@ -88,4 +96,6 @@ ARRAY_FIELDS = (
     "last_seen",
     "created_at",
     "last_seen_at",
+    "members",
+    "confirmed",
 )

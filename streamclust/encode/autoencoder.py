@@ -1,9 +1,14 @@
 """A small torch autoencoder for sparse (hashed TF-IDF) and/or dense (static embedding) post features.
 
 Encoder: sparse rows through an ``EmbeddingBag`` and dense rows through a linear layer, summed into one hidden
-layer, then a linear map to the latent space (default 64-d). Decoder: back to the hidden size, then a softmax over
-(folded) hashed columns for the sparse part and a linear reconstruction of the dense part. Latents are
-L2-normalised by ``encode`` so that inner product = cosine.
+layer, then a linear map to the latent space. Dense input also reaches the latent space directly, through a
+fixed *skip* map: the principal axes of the first model's training posts (an isometry of the centred features when
+the latent space is as wide as the input, the default). The learned map starts at zero and adds a residual to it,
+so a model keeps what its input knows however few posts it was trained on, and training may only move posts
+where that helps it reconstruct them; a structure term (``structure_weight``) charges it for changing the
+cosines between the posts of a mini-batch. Decoder: back to the hidden size, then a softmax over (folded) hashed
+columns for the sparse part and a linear reconstruction of the dense part. Latents are L2-normalised by
+``encode`` so that inner product = cosine.
 """
 
 from __future__ import annotations
@@ -49,6 +54,26 @@ class TextAutoencoder(nn.Module):
         self.dense_out = nn.Linear(hidden, shape.dense_columns) if shape.dense_columns else None
         if self.sparse_in is not None:
             nn.init.normal_(self.sparse_in.weight, std=1.0 / np.sqrt(hidden))
+        self.skip: nn.Linear | None = None
+        if shape.dense_columns:
+            self.skip = nn.Linear(shape.dense_columns, latent, bias=False)
+            self.skip.weight.requires_grad_(False)
+            with torch.no_grad():
+                self.skip.weight.copy_(torch.eye(latent, shape.dense_columns))
+            nn.init.zeros_(self.to_latent.weight)
+            nn.init.zeros_(self.to_latent.bias)
+
+    def set_skip_axes(self, dense: np.ndarray) -> None:
+        """Point the skip map at the principal axes of ``dense`` (rows of training posts)."""
+        if self.skip is None or len(dense) < 2:
+            return
+        centred = dense.astype(np.float64) - dense.mean(axis=0)
+        _, _, axes = np.linalg.svd(centred, full_matrices=False)
+        weight = np.zeros(tuple(self.skip.weight.shape), dtype=np.float32)
+        kept = min(len(axes), weight.shape[0])
+        weight[:kept] = axes[:kept]
+        with torch.no_grad():
+            self.skip.weight.copy_(torch.from_numpy(weight))
 
     def encode(self, inputs: ModelInputs) -> torch.Tensor:
         hidden = self.hidden_bias.expand(inputs.rows, -1)
@@ -58,7 +83,18 @@ class TextAutoencoder(nn.Module):
             )
         if self.dense_in is not None and inputs.dense is not None:
             hidden = hidden + self.dense_in(inputs.dense)
-        return self.to_latent(torch.relu(hidden))
+        latent = self.to_latent(torch.relu(hidden))
+        if self.skip is not None and inputs.dense is not None:
+            latent = latent + self.skip(inputs.dense)
+        return latent
+
+    def structure_loss(self, inputs: ModelInputs, latent: torch.Tensor) -> torch.Tensor:
+        """Mean squared change of the pairwise cosines of a mini-batch's centred dense rows."""
+        if inputs.dense is None or inputs.rows < 2:
+            return torch.zeros(())
+        before = torch.nn.functional.normalize(inputs.dense - inputs.dense.mean(0, keepdim=True), dim=1)
+        after = torch.nn.functional.normalize(latent - latent.mean(0, keepdim=True), dim=1)
+        return ((after @ after.T - before @ before.T) ** 2).mean()
 
     def reconstruction_loss(self, inputs: ModelInputs, latent: torch.Tensor) -> torch.Tensor:
         """Per-post reconstruction loss: cross-entropy over hashed columns plus squared error of dense part."""
@@ -113,6 +149,7 @@ class TrainingPlan:
     batch_size: int = 256
     learning_rate: float = 2e-3
     seed: int = 0
+    structure_weight: float = 0.0
 
 
 def train_autoencoder(
@@ -129,8 +166,10 @@ def train_autoencoder(
     else:
         torch.manual_seed(plan.seed)
         model = TextAutoencoder(shape)
+        if features.dense is not None:
+            model.set_skip_axes(features.dense)
     model.train()
-    optimizer = torch.optim.Adam(model.parameters(), lr=plan.learning_rate)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=plan.learning_rate)
     n = len(features)
     for epoch in range(plan.epochs):
         order = torch.randperm(n, generator=generator).numpy()
@@ -138,7 +177,10 @@ def train_autoencoder(
         for start in range(0, n, plan.batch_size):
             rows = order[start : start + plan.batch_size]
             inputs = model_inputs(features.take(rows), shape, with_target=True)
-            loss = model.reconstruction_loss(inputs, model.encode(inputs)).mean()
+            latent = model.encode(inputs)
+            loss = model.reconstruction_loss(inputs, latent).mean()
+            if plan.structure_weight:
+                loss = loss + plan.structure_weight * model.structure_loss(inputs, latent)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

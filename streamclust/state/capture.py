@@ -2,12 +2,12 @@
 builds an engine that continues exactly where the captured one was.
 
 What is kept: the encoder (weights, centring vector, version), featurizer statistics (document frequencies, the
-term dictionary), the cluster table (ids, next id, centroids, counts, radii, times), keyword counts, the outlier
-buffer (with its neighbour counts and neighbour similarity), the reservoir (rows, counters, random generator),
-the drift detector (as the values fed since its last reset, fed again on restore), the retrain schedule, a
-finished retrain waiting for its swap point, and the engine's positions, reported sizes and ended clusters. An
-approximate (HNSW, IVF) centroid index is rebuilt from the centroids it was last built from; a flat one from the
-current centroids.
+term dictionary), the cluster table (ids, next id, centroids, counts, members, radii, times, confirmed), the
+lexical profiles and their document frequencies, the members of provisional clusters, keyword counts, the
+reservoir (rows, counters, random generator), the drift detector (as the values fed since its last reset, fed
+again on restore), the retrain schedule, a finished retrain waiting for its swap point, and the engine's
+positions, reported sizes and ended clusters. An approximate (HNSW, IVF) centroid index is rebuilt from the
+centroids it was last built from; a flat one from the current centroids.
 
 A retrain still running when the state is captured is not kept: the restored engine starts it again at its
 first batch. Only a warm engine can be captured.
@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from streamclust.cluster.keywords import ClusterKeywords
-from streamclust.cluster.novelty import OutlierBuffer
+from streamclust.cluster.lexical import LexicalProfiles
 from streamclust.cluster.table import ARRAY_FIELDS
 from streamclust.config import Settings
 from streamclust.encode.autoencoder import Encoder, TextAutoencoder
@@ -37,7 +37,7 @@ from streamclust.state.shape import check_fits, describe_shape, fingerprint
 
 def capture(engine: Engine) -> ModelState:
     """A copy of the engine's whole model state (safe between batches while a retrain runs)."""
-    if engine.encoder is None or engine.keywords is None:
+    if engine.encoder is None or engine.keywords is None or engine.lexical is None:
         raise CheckpointError(
             "the engine is still warming up and has no model to checkpoint yet; "
             "checkpoint once engine.is_warm is true"
@@ -50,13 +50,13 @@ def capture(engine: Engine) -> ModelState:
         "shape": shape,
         "engine": {
             "position": engine.position,
-            "last_novelty_search": engine.last_novelty_search,
             "last_lifecycle": engine.last_lifecycle,
         },
         "encoder": {"version": engine.encoder.version},
         "featurizer": split_arrays(engine.featurizer.snapshot(), "featurizer", arrays),
         "table": capture_table(engine, arrays),
-        "buffer": capture_buffer(engine.buffer, arrays),
+        "lexical": capture_lexical(engine, arrays),
+        "provisional_members": [[cluster_id, ids] for cluster_id, ids in engine.provisional_members.items()],
         "keywords": capture_keywords(engine.keywords, arrays),
         "reservoir": capture_reservoir(engine, arrays),
         "drift": {"kind": engine.drift.kind, "history": list(engine.drift.history)},
@@ -123,7 +123,6 @@ def load_parts(engine: Engine, state: ModelState) -> None:
     meta, arrays = state.meta, state.arrays
     positions = meta["engine"]
     engine.position = int(positions["position"])
-    engine.last_novelty_search = int(positions["last_novelty_search"])
     engine.last_lifecycle = int(positions["last_lifecycle"])
     engine.featurizer.restore(join_arrays(meta["featurizer"], arrays))
     engine.encoder = Encoder(
@@ -132,7 +131,10 @@ def load_parts(engine: Engine, state: ModelState) -> None:
         arrays["encoder/center"].astype(np.float32),
     )
     restore_table(engine, meta["table"], arrays)
-    engine.buffer = restore_buffer(engine, meta["buffer"], arrays)
+    engine.lexical = restore_lexical(meta["lexical"], arrays)
+    engine.provisional_members = {
+        int(cluster_id): [str(post_id) for post_id in ids] for cluster_id, ids in meta["provisional_members"]
+    }
     engine.keywords = restore_keywords(meta["keywords"], arrays)
     restore_reservoir(engine, meta["reservoir"], arrays)
     engine.drift.replay(float(value) for value in meta["drift"]["history"])
@@ -232,24 +234,29 @@ def restore_keywords(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> Clu
     return keywords
 
 
-def capture_buffer(buffer: OutlierBuffer, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    state = buffer.snapshot()
-    for name in ("latents", "positions", "neighbors", "term_columns", "term_counts"):
-        arrays[f"buffer/{name}"] = state[name]
-    return {"post_ids": state["post_ids"], "neighbor_similarity": buffer.neighbor_similarity}
+def capture_lexical(engine: Engine, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    assert engine.lexical is not None
+    state = engine.lexical.snapshot()
+    for name in ("document_frequency", "indptr", "indices", "values"):
+        arrays[f"lexical/{name}"] = state[name]
+    lexical = engine.lexical
+    return {
+        "documents": state["documents"],
+        "n_columns": lexical.n_columns,
+        "idf_half_life_posts": lexical.idf_half_life_posts,
+        "terms_per_cluster": lexical.terms_per_cluster,
+    }
 
 
-def restore_buffer(engine: Engine, meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> OutlierBuffer:
-    """The saved buffer; when buffer_size shrank since, the oldest posts are dropped."""
-    buffer = OutlierBuffer(
-        engine.buffer.capacity, engine.shape.latent_dim, float(meta["neighbor_similarity"])
+def restore_lexical(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> LexicalProfiles:
+    lexical = LexicalProfiles(
+        int(meta["n_columns"]), int(meta["idf_half_life_posts"]), int(meta["terms_per_cluster"])
     )
-    state = {name: arrays[f"buffer/{name}"] for name in ("latents", "positions", "neighbors")}
-    state |= {name: arrays[f"buffer/{name}"] for name in ("term_columns", "term_counts")}
-    buffer.restore(state | {"post_ids": meta["post_ids"]})
-    if len(buffer) > buffer.capacity:
-        buffer.remove(np.arange(len(buffer) - buffer.capacity))
-    return buffer
+    state = {
+        name: arrays[f"lexical/{name}"] for name in ("document_frequency", "indptr", "indices", "values")
+    }
+    lexical.restore(state | {"documents": float(meta["documents"])})
+    return lexical
 
 
 # -- the reservoir --------------------------------------------------------------------------------------------

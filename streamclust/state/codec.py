@@ -9,7 +9,7 @@ manifest holds the scalar fields, ``meta``, ``extra`` and the dtype, shape and p
 never unpickles: JSON, safetensors and ``np.frombuffer`` of numeric dtypes only.
 
 >>> import numpy as np
->>> state = ModelState(1, 3, 1000, "f", {"note": "x"}, {"counts": np.arange(3.0)}, {})
+>>> state = ModelState(FORMAT_VERSION, 3, 1000, "f", {"note": "x"}, {"counts": np.arange(3.0)}, {})
 >>> decode_state(encode_state(state)).arrays["counts"].tolist()
 [0.0, 1.0, 2.0]
 """

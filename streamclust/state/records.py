@@ -11,8 +11,8 @@ dropped are not missed, and leftover chunks of an older, longer checkpoint are i
 complete checkpoints in memory (the older one in case the newer one is unreadable) and forgets the rest.
 
 >>> import numpy as np
->>> from streamclust.state.model_state import ModelState
->>> state = ModelState(1, 2, 500, "f", {}, {"counts": np.zeros(1000)}, {})
+>>> from streamclust.state.model_state import FORMAT_VERSION, ModelState
+>>> state = ModelState(FORMAT_VERSION, 2, 500, "f", {}, {"counts": np.zeros(1000)}, {})
 >>> records = state_records(state, "main", chunk_bytes=4096)
 >>> [key.decode() for key, _ in records]
 ['main/chunk/00000', 'main/chunk/00001', 'main/chunk/00002', 'main/manifest']

@@ -80,7 +80,7 @@ def small_engine(
         HashingFeaturizer(n_features=4096, ngram_max=1, seed=seed),
         encoder=EncoderSettings.model_validate(settings),
         cluster=cluster,
-        novelty=novelty or NoveltySettings(search_every_posts=25, neighbor_similarity=0.75),
+        novelty=novelty or NoveltySettings(),
         lifecycle=lifecycle,
         seed=seed,
         clock=lambda: 1_700_000_000.0,

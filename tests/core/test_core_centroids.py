@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from streamclust.cluster.centroids import (
-    acceptance_thresholds,
     decay_counts,
     learning_rate_floor,
     update_centroids,
@@ -115,16 +114,6 @@ def test_no_members_no_change() -> None:
     empty = np.zeros((0, 2), np.float32)
     assert update_centroids(table, empty, np.zeros(0, np.int64), np.zeros(0, np.float32), 0.01) == 0.0
     assert table.counts[0] == 5.0
-
-
-def test_acceptance_threshold_is_mean_minus_k_std_clipped_to_floor_and_ceiling() -> None:
-    table = make_table(np.eye(4), [1, 1, 1, 1])
-    table.similarity_mean[:] = [0.8, 0.8, 0.95, 0.2]
-    table.similarity_var[:] = [0.01, 0.0, 0.0, -1e-9]  # a tiny negative variance from rounding counts as 0
-
-    thresholds = acceptance_thresholds(table, radius_k=2.0, floor=0.3, ceiling=0.85)
-
-    np.testing.assert_allclose(thresholds, [0.6, 0.8, 0.85, 0.3])
 
 
 def test_counts_halve_after_their_half_life() -> None:

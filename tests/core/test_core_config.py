@@ -13,8 +13,8 @@ from streamclust.errors import ConfigError
 PRESET = """
 seed: 7
 cluster:
-  radius_k: 2.0
-  radius_floor: 0.2
+  half_life_posts: 500
+  join_similarity: 0.3
 encoder:
   latent_dim: 32
 """
@@ -37,20 +37,20 @@ def preset(tmp_path: Path) -> Path:
 def test_a_yaml_preset_sets_values_and_leaves_the_rest_at_their_defaults(preset: Path) -> None:
     settings = load_settings(preset)
     assert settings.seed == 7
-    assert settings.cluster.radius_k == 2.0 and settings.cluster.radius_floor == 0.2
+    assert settings.cluster.half_life_posts == 500 and settings.cluster.join_similarity == 0.3
     assert settings.encoder.latent_dim == 32
-    assert settings.cluster.radius_ceiling == 0.85 and settings.encoder.hidden_dim == 256
+    assert settings.cluster.semantic_weight == 0.5 and settings.encoder.hidden_dim == 256
 
 
 def test_the_environment_wins_over_the_yaml_file_key_by_key(
     preset: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("STREAMCLUST_CLUSTER__RADIUS_K", "3.5")
+    monkeypatch.setenv("STREAMCLUST_CLUSTER__HALF_LIFE_POSTS", "900")
 
     settings = load_settings(preset)
 
-    assert settings.cluster.radius_k == 3.5
-    assert settings.cluster.radius_floor == 0.2, "the rest of the YAML section survives the override"
+    assert settings.cluster.half_life_posts == 900
+    assert settings.cluster.join_similarity == 0.3, "the rest of the YAML section survives the override"
 
 
 def test_keyword_overrides_win_over_the_environment(preset: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -62,17 +62,18 @@ def test_keyword_overrides_win_over_the_environment(preset: Path, monkeypatch: p
 def test_settings_are_frozen(preset: Path) -> None:
     settings = load_settings(preset)
     with pytest.raises(Exception, match="frozen"):
-        settings.cluster.radius_k = 1.0
+        settings.cluster.half_life_posts = 1
 
 
 def test_a_wrong_environment_value_names_the_key_the_value_and_what_is_allowed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv("STREAMCLUST_CLUSTER__RADIUS_K", "-1")
+    monkeypatch.setenv("STREAMCLUST_CLUSTER__HALF_LIFE_POSTS", "-1")
     with pytest.raises(ConfigError) as error:
         load_settings()
     message = str(error.value)
-    assert "cluster.radius_k" in message and "'-1'" in message and "greater than 0" in message
+    assert "cluster.half_life_posts" in message and "'-1'" in message
+    assert "greater than or equal to 1" in message
 
 
 def test_a_wrong_choice_lists_the_allowed_ones(tmp_path: Path) -> None:

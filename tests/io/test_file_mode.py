@@ -23,7 +23,6 @@ CONFIG = """
 featurize: {kind: hashing, n_features: 4096, ngram_max: 1}
 encoder: {warmup_posts: 120, hidden_dim: 32, latent_dim: 16, epochs: 30, batch_size: 32,
           reservoir_size: 300, retrain_every_posts: 0, drift_detector: "off", background: false}
-novelty: {neighbor_similarity: 0.75}
 """
 BAD_LINES = [
     (b"this is not json", "not_json"),

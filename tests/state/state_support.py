@@ -50,7 +50,6 @@ def small_settings(**encoder: Any) -> Settings:
         seed=3,
         featurize={"kind": "hashing", "n_features": 4096, "ngram_max": 2},  # type: ignore[arg-type]
         encoder=encoder_settings,  # type: ignore[arg-type]
-        novelty={"buffer_size": 300, "search_every_posts": 50},  # type: ignore[arg-type]
     )
 
 
