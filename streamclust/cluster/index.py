@@ -17,7 +17,7 @@ import faiss
 import numpy as np
 
 CANDIDATES = 8  # proposed by an approximate index, re-scored exactly
-TIE_CANDIDATES = 4  # proposed by the flat index: rounding differences only reorder near-ties
+TIE_CANDIDATES = 2  # proposed by the flat index: rounding differences only swap near-ties
 SIMILARITY_GRID = 1e-6
 REBUILD_EVERY_UPDATES = 50
 
