@@ -111,7 +111,7 @@ class InputLines:
                     yield DecodeFailure(
                         line[:2000],
                         "line_too_large",
-                        f"the line has {size} bytes or more, the limit is {self.limit}",
+                        f"the line has {size} bytes, the limit is {self.limit}",
                         self.line,
                     )
                     continue
