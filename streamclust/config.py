@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, m
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from streamclust.errors import ConfigError
+from streamclust.redact import MASK, is_secret_name, redacted
 
 
 class Section(BaseModel):
@@ -349,7 +350,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist; pass one of the presets in configs/") from None
     except yaml.YAMLError as error:
-        raise ConfigError(f"config file {path} is not valid YAML: {error}") from None
+        raise ConfigError(f"config file {path} is not valid YAML: {yaml_problem(error)}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -357,17 +358,33 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+def yaml_problem(error: yaml.YAMLError) -> str:
+    """What is wrong and where, without quoting the file's lines (they may hold a secret)."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or "unreadable YAML"
+    if mark is None:
+        return str(problem)
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
+
+
 def describe_validation_error(error: ValidationError, origin: str) -> str:
+    """One line per problem: the key, the value given (``**********`` for a secret) and what is wrong."""
     lines = [f"invalid settings in {origin}:"]
-    for problem in error.errors():
+    for problem in error.errors(include_url=False):
         key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
-        value = problem.get("input")
-        shown = "<missing>" if problem["type"] == "missing" else repr(value)
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
-        lines.append(f"  {key} = {shown}: {problem['msg']}")
+        lines.append(f"  {key} = {shown_input(problem)}: {problem['msg']}")
     lines.append("Fix the value in the YAML file or the STREAMCLUST_* environment variable that sets it.")
     return "\n".join(lines)
+
+
+def shown_input(problem: Any) -> str:
+    """The value a problem is about, with every secret in it masked (a whole section for a section's problem)."""
+    if problem["type"] == "missing":
+        return "<missing>"
+    if any(is_secret_name(part) for part in problem["loc"]):
+        return MASK
+    shown = repr(redacted(problem.get("input")))
+    return shown if len(shown) <= 80 else shown[:77] + "..."
 
 
 def load_settings(path: Path | str | None = None, **overrides: Any) -> Settings:

@@ -25,7 +25,7 @@ from streamclust.cluster.centroids import (
     learning_rate_floor,
     update_centroids,
 )
-from streamclust.cluster.index import CentroidIndex
+from streamclust.cluster.index import CentroidIndex, exact_similarities
 from streamclust.cluster.keywords import ClusterKeywords
 from streamclust.cluster.lexical import LexicalProfiles
 from streamclust.cluster.lifecycle import (
@@ -331,20 +331,20 @@ class Engine:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each post's most similar cluster (row -1 with none), its blended similarity and its latent cosine.
 
-        FAISS proposes the ``CANDIDATES`` clusters nearest in latent space with their cosines; the lexical
-        cosine of each post to each of them is computed one post at a time, the blend is rounded to a 1e-6
-        grid and the lowest row wins among equal bests, so rounding noise between batches cannot flip a label.
+        FAISS proposes the ``CANDIDATES`` clusters nearest in latent space; the latent and lexical cosines of
+        each post to each of them are computed one post at a time (``exact_similarities``), the blend is
+        rounded to a 1e-6 grid and the lowest row wins among equal bests, so rounding noise between batches
+        cannot flip a label (the tie rule of ``cluster/index.py``).
         """
         assert self.lexical is not None
         n = len(latents)
         if len(self.table) == 0:
             return np.full(n, -1, dtype=np.int64), np.zeros(n, np.float32), np.zeros(n, np.float32)
-        candidates, latent_similarity = self.index.candidates(latents, min(CANDIDATES, len(self.table)))
-        if self.index.approximate(len(self.table)):
-            latent_similarity = np.einsum("nd,nkd->nk", latents, self.table.centroids[candidates])
+        candidates = self.index.candidates(latents, min(CANDIDATES, len(self.table)))
+        latent_similarity = exact_similarities(latents, self.table.centroids, candidates)
         lexical_similarity = self.lexical.similarity_of_pairs(weighted, candidates)
         weight = self.cluster_settings.semantic_weight
-        blend = weight * latent_similarity.astype(np.float64) + (1.0 - weight) * lexical_similarity
+        blend = weight * latent_similarity + (1.0 - weight) * lexical_similarity
         # the best on a 1e-6 grid, the lowest row among equals: rounding noise cannot flip a label
         rounded = np.round(blend, 6)
         best = first_best(rounded, candidates)
@@ -541,7 +541,7 @@ class Engine:
         members to each of them, and every cluster's tightness (that of its members to itself)."""
         assert self.lexical is not None
         table, weight = self.table, self.cluster_settings.semantic_weight
-        neighbours, _ = self.index.candidates(table.centroids, min(MERGE_NEIGHBOURS, len(table)))
+        neighbours = self.index.candidates(table.centroids, min(MERGE_NEIGHBOURS, len(table)))
         first = np.repeat(np.arange(len(table)), neighbours.shape[1])
         second = neighbours.ravel()
         profiles, norms = self.lexical.profiles, np.maximum(self.lexical.norms, 1e-12)

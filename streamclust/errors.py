@@ -21,5 +21,9 @@ class CheckpointError(StreamclustError):
     """A checkpoint cannot be written, or one read back is corrupt or of an incompatible format."""
 
 
+class CorruptCheckpointError(CheckpointError):
+    """A checkpoint read back is damaged or its content is wrong: readers skip it for the next older one."""
+
+
 class KafkaSetupError(StreamclustError):
     """The Kafka side is not usable as configured (broker unreachable, topics missing, no permission)."""

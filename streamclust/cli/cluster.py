@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from streamclust.io.file_run import FileRunSummary
 
 BATCH_SIZE = 512
 
@@ -32,24 +35,18 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Exit code 0 when the whole input was read, 3 when it is damaged (truncated or corrupt: what came before
+    is labelled), 130 on Ctrl-C (what was read is labelled), 2 for a setting or an input that cannot be used."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from streamclust.config import load_settings
     from streamclust.engine import Engine
+    from streamclust.io.file_run import EXIT_INTERNAL_ERROR, FileOutputs, FileRun
     from streamclust.io.file_state import FileCheckpoints
-    from streamclust.io.files import (
-        JsonlWriter,
-        event_row,
-        guess_format,
-        label_rows,
-        open_input,
-        read_batches,
-        reject_row,
-    )
+    from streamclust.io.files import InputLines, JsonlWriter, guess_format, max_line_bytes, open_input
     from streamclust.obs.logs import setup_logging
-    from streamclust.result import BatchResult
 
     settings = load_settings(args.config)
     setup_logging(settings.logging.level, settings.logging.format)
@@ -58,11 +55,6 @@ def run(args: argparse.Namespace) -> int:
     rejects_path = args.rejects
     if rejects_path is None and args.labels is not None:
         rejects_path = args.labels.with_name(args.labels.stem + ".rejects.jsonl")
-    labels_out, events_out, rejects_out = (
-        JsonlWriter(args.labels),
-        JsonlWriter(args.events),
-        JsonlWriter(rejects_path),
-    )
     state_dir = args.state_dir or settings.state_dir
     checkpoints = None
     if state_dir is not None:
@@ -72,18 +64,7 @@ def run(args: argparse.Namespace) -> int:
         engine = checkpoints.open_engine(settings)
     else:
         engine = Engine.from_settings(settings)
-    counts: Counter[str] = Counter()
-    reasons: Counter[str] = Counter()
-    event_kinds: Counter[str] = Counter()
-
-    def write(result: BatchResult) -> None:
-        for row in label_rows(result.labels):
-            labels_out.write(row)
-        counts["labelled"] += len(result.labels)
-        counts["outliers"] += int(result.labels.is_outlier.sum())
-        for event in result.events:
-            events_out.write(event_row(event))
-            event_kinds[event.kind.value] += 1
+    outputs = FileOutputs(JsonlWriter(args.labels), JsonlWriter(args.events), JsonlWriter(rejects_path))
 
     started = time.perf_counter()
     columns = [
@@ -98,23 +79,16 @@ def run(args: argparse.Namespace) -> int:
             Progress(*columns, MofNCompleteColumn(), console=console, transient=True) as bar,
         ):
             task = bar.add_task("read", total=progress.total_bytes, posts=0)
-            for batch in read_batches(stream, settings.input, fmt, BATCH_SIZE):
-                for failure in batch.failures:
-                    rejects_out.write(reject_row(failure))
-                    reasons[failure.reason] += 1
-                counts["read"] += len(batch.posts)
-                if batch.posts:
-                    write(engine.process(batch.posts))
-                    if checkpoints is not None:
-                        checkpoints.after_batch(engine)
-                bar.update(task, completed=progress.done_bytes, posts=counts["read"])
-            write(engine.flush())
-        if checkpoints is not None:
-            checkpoints.at_end(engine)
+
+            def show(summary: FileRunSummary) -> None:
+                bar.update(task, completed=progress.done_bytes, posts=summary.read)
+
+            lines = InputLines(stream, max_line_bytes(settings.input))
+            file_run = FileRun(engine, outputs, checkpoints, on_batch=show)
+            summary = file_run.run(lines, settings.input, fmt, BATCH_SIZE)
     finally:
         engine.close()
-        for writer in (labels_out, events_out, rejects_out):
-            writer.close()
+        outputs.close()
     elapsed = time.perf_counter() - started
 
     table = Table(title=f"{len(engine.table)} active clusters (largest {args.top})")
@@ -124,17 +98,31 @@ def run(args: argparse.Namespace) -> int:
         if entry.status == "active":
             table.add_row(str(entry.cluster_id), f"{entry.size:.0f}", ", ".join(entry.keywords))
     console.print(table)
-    rejected = sum(reasons.values())
+    rejected = summary.rejected
     console.print(
-        f"{counts['read']} posts labelled ({counts['outliers']} outliers), {rejected} rejected"
-        + (f" {dict(reasons)}" if rejected else "")
-        + f", events {dict(event_kinds)}, {counts['read'] / max(elapsed, 1e-9):.0f} posts/s"
+        f"{summary.read} posts labelled ({summary.outliers} outliers), {rejected} rejected"
+        + (f" {dict(summary.reasons)}" if rejected else "")
+        + f", events {dict(summary.event_kinds)}, {summary.read / max(elapsed, 1e-9):.0f} posts/s"
     )
     if rejected and rejects_path is not None:
         console.print(f"rejected lines and reasons: {rejects_path}")
-    if counts["labelled"] != counts["read"]:
+    tell_how_it_ended(summary)
+    if summary.exit_code == EXIT_INTERNAL_ERROR:
+        print(f"internal error: {summary.read} posts read but {summary.labelled} labelled", file=sys.stderr)
+    return summary.exit_code
+
+
+def tell_how_it_ended(summary: FileRunSummary) -> None:
+    """On standard error, whatever the console's quietness: an early end is never silent."""
+    if summary.damage is not None:
         print(
-            f"internal error: {counts['read']} posts read but {counts['labelled']} labelled", file=sys.stderr
+            f"the input is damaged at line {summary.damaged_line} ({summary.damage}): the "
+            f"{summary.read} posts before it are labelled, the rest could not be read (exit code 3). "
+            "Check the file (gzip -t for a .gz) and run again on a good copy.",
+            file=sys.stderr,
         )
-        return 1
-    return 0
+    elif summary.interrupted:
+        print(
+            f"interrupted: the {summary.read} posts read so far are labelled, the rest of the input was not read",
+            file=sys.stderr,
+        )

@@ -1,17 +1,21 @@
 """Turn raw records into Posts, or into failures that say why not.
 
-Decoding never raises on bad input: ``decode_records`` returns ``(posts, failures)`` and the caller sends the
-failures to a rejects file or the dead-letter topic.
+Decoding never raises, whatever the input: ``decode_json`` and ``post_from_mapping`` return a Post or a
+``(reason, detail)`` pair, ``decode_records`` returns ``(posts, failures)``, and the caller sends the failures
+to a rejects file or the dead-letter topic. ``reason`` is one of ``REASONS``; ``detail`` is one short line.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from pydantic import ValidationError
 
 from streamclust.config import InputSettings
 from streamclust.schema import Post
@@ -27,17 +31,28 @@ class DecodeFailure:
     position: Any = None  # where it came from: a line number, or (topic, partition, offset)
 
 
-REASONS = (
-    "not_utf8",
-    "not_json",
-    "not_an_object",
-    "missing_id",
-    "missing_text",
-    "empty_text",
-    "text_too_large",
-    "wrong_type",
-    "bad_timestamp",
-)
+REASONS = {
+    "not_utf8": "the bytes are not UTF-8",
+    "not_json": "the bytes are not one JSON value",
+    "too_deep": "the JSON nests deeper than Python can read",
+    "number_too_large": "a number has too many digits to convert (over 4300) or is too large for a float",
+    "bad_unicode": "a string holds a lone UTF-16 surrogate (such as the escape \\ud800), which is not text",
+    "not_an_object": "the JSON value is not an object",
+    "missing_id": "there is no id at the id field",
+    "missing_text": "there is no text at the text field",
+    "empty_text": "the text is empty or only whitespace",
+    "text_too_large": "the text is longer than input.max_text_chars",
+    "wrong_type": "the id is not a string or integer, or the text is not a string",
+    "bad_timestamp": "the timestamp is not unix seconds, milliseconds or ISO 8601 within years 1 to 9999",
+    "bad_metadata": "the other fields cannot be kept with the post",
+    "unreadable": "anything else that stopped the record from becoming a post",
+}
+
+MAX_DETAIL_CHARS = 200
+EARLIEST_SECONDS = -62_135_596_800.0  # 0001-01-01T00:00:00Z
+LATEST_SECONDS = 253_402_300_799.0  # 9999-12-31T23:59:59Z
+# A lone surrogate can only come from a \uD800-\uDFFF escape; records without one skip the full check.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abcdefABCDEF]")
 
 
 def field_at(record: Mapping[str, Any], path: str) -> Any:
@@ -57,50 +72,95 @@ def parse_timestamp(value: Any) -> float | None:
     if isinstance(value, bool):
         raise ValueError("a boolean is not a timestamp")
     if isinstance(value, int | float):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:
+            raise ValueError("timestamp is too large") from None
         if not math.isfinite(seconds):
             raise ValueError("timestamp is not finite")
-        return seconds / 1000.0 if seconds > 1e11 else seconds
-    if isinstance(value, str):
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    raise ValueError(f"a {type(value).__name__} is not a timestamp")
+        seconds = seconds / 1000.0 if seconds > 1e11 else seconds
+    elif isinstance(value, str):
+        try:
+            seconds = datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except (OverflowError, OSError):
+            raise ValueError("timestamp is out of range") from None
+    else:
+        raise ValueError(f"a {type(value).__name__} is not a timestamp")
+    if not EARLIEST_SECONDS <= seconds <= LATEST_SECONDS:
+        raise ValueError("timestamp is outside the years 1 to 9999")
+    return seconds
 
 
 def post_from_mapping(record: Any, fields: InputSettings) -> Post | tuple[str, str]:
-    """A Post, or ``(reason, detail)`` explaining why the mapping is not one."""
+    """A Post, or ``(reason, detail)`` explaining why the mapping is not one. Never raises."""
+    try:
+        return checked_post(record, fields)
+    except RecursionError:
+        return "too_deep", "a value nests too deeply to read"
+    except Exception as error:  # the last line of defence: a record never stops the stream
+        return "unreadable", short(f"{type(error).__name__}: {error}")
+
+
+def checked_post(record: Any, fields: InputSettings) -> Post | tuple[str, str]:
     if not isinstance(record, Mapping):
         return "not_an_object", f"expected a JSON object, got {type(record).__name__}"
     post_id = field_at(record, fields.id_field)
     if post_id is None or post_id == "":
-        return "missing_id", f"no value at '{fields.id_field}'"
+        return "missing_id", short(f"no value at '{fields.id_field}'")
     if not isinstance(post_id, str | int) or isinstance(post_id, bool):
-        return "wrong_type", f"'{fields.id_field}' must be a string or integer, got {type(post_id).__name__}"
+        return "wrong_type", short(
+            f"'{fields.id_field}' must be a string or integer, got {type(post_id).__name__}"
+        )
+    if isinstance(post_id, int):
+        try:
+            post_id = str(post_id)
+        except ValueError:
+            return "number_too_large", short(f"'{fields.id_field}' has too many digits")
     text = field_at(record, fields.text_field)
     if text is None:
-        return "missing_text", f"no value at '{fields.text_field}'"
+        return "missing_text", short(f"no value at '{fields.text_field}'")
     if not isinstance(text, str):
-        return "wrong_type", f"'{fields.text_field}' must be a string, got {type(text).__name__}"
+        return "wrong_type", short(f"'{fields.text_field}' must be a string, got {type(text).__name__}")
     if not text.strip():
-        return "empty_text", f"'{fields.text_field}' is empty"
+        return "empty_text", short(f"'{fields.text_field}' is empty")
     if len(text) > fields.max_text_chars:
         return "text_too_large", f"text has {len(text)} characters, the limit is {fields.max_text_chars}"
+    for name, value in ((fields.id_field, post_id), (fields.text_field, text)):
+        if not is_text(value):
+            return "bad_unicode", short(f"'{name}' holds a lone UTF-16 surrogate")
     try:
         timestamp = parse_timestamp(field_at(record, fields.timestamp_field))
     except ValueError as error:
-        return "bad_timestamp", f"'{fields.timestamp_field}': {error}"
+        return "bad_timestamp", short(f"'{fields.timestamp_field}': {error}")
     source = field_at(record, fields.source_field)
+    if source is not None:
+        try:
+            source = str(source)
+        except ValueError:
+            return "number_too_large", short(f"'{fields.source_field}' has too many digits")
+        if not is_text(source):
+            return "bad_unicode", short(f"'{fields.source_field}' holds a lone UTF-16 surrogate")
     used = {fields.id_field, fields.text_field, fields.timestamp_field, fields.source_field}
     metadata = {key: value for key, value in record.items() if key not in used}
-    return Post(
-        id=str(post_id),
-        text=text,
-        timestamp=timestamp,
-        source=None if source is None else str(source),
-        metadata=metadata,
-    )
+    try:
+        return Post(id=str(post_id), text=str(text), timestamp=timestamp, source=source, metadata=metadata)
+    except ValidationError as error:
+        first = error.errors(include_input=False, include_url=False)[0]
+        place = ".".join(str(step) for step in first["loc"])
+        return "bad_metadata", short(f"{place}: {first['msg']}")
 
 
 def decode_json(raw: bytes, fields: InputSettings) -> Post | tuple[str, str]:
+    """The Post in one JSON record, or ``(reason, detail)``. Never raises."""
+    try:
+        return decoded_post(raw, fields)
+    except RecursionError:
+        return "too_deep", "the JSON nests too deeply to read"
+    except Exception as error:  # the last line of defence: a record never stops the stream
+        return "unreadable", short(f"{type(error).__name__}: {error}")
+
+
+def decoded_post(raw: bytes, fields: InputSettings) -> Post | tuple[str, str]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -109,7 +169,34 @@ def decode_json(raw: bytes, fields: InputSettings) -> Post | tuple[str, str]:
         record = json.loads(text)
     except json.JSONDecodeError as error:
         return "not_json", f"not JSON: {error.msg} at line {error.lineno} column {error.colno}"
+    except RecursionError:
+        return "too_deep", "the JSON nests too deeply to read"
+    except ValueError:  # an integer over Python's int/str conversion limit
+        return "number_too_large", "an integer has more digits than Python converts (4300)"
+    if _SURROGATE_ESCAPE.search(raw) is not None:
+        try:
+            json.dumps(record, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return "bad_unicode", "a string holds a lone UTF-16 surrogate (an escape from \\ud800 to \\udfff)"
+        except (RecursionError, ValueError):
+            return "too_deep", "the JSON nests too deeply to read"
     return post_from_mapping(record, fields)
+
+
+def is_text(value: str) -> bool:
+    """True when ``value`` can be written as UTF-8 (no lone surrogates)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def short(detail: str) -> str:
+    """One line of at most MAX_DETAIL_CHARS characters, safe to write anywhere."""
+    line = " ".join(detail.split())
+    line = line if len(line) <= MAX_DETAIL_CHARS else line[: MAX_DETAIL_CHARS - 3] + "..."
+    return line.encode("utf-8", errors="replace").decode("utf-8")
 
 
 def decode_records(

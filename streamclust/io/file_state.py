@@ -40,12 +40,13 @@ class FileCheckpoints:
         )
 
     def open_engine(self, settings: Settings) -> Engine:
-        """An engine resumed from the newest checkpoint, or a new one when the directory holds none."""
-        state = self.directory.load_latest()
-        if state is None:
+        """An engine resumed from the newest usable checkpoint (a corrupt one is skipped with a warning for the
+        one before it), or a new one when the directory holds none; CheckpointError when none is usable."""
+        found = self.directory.restore_latest(lambda state: restore(state, settings))
+        if found is None:
             self.say(f"no checkpoint in {self.directory.path} yet: starting a new model")
             return Engine.from_settings(settings)
-        engine = restore(state, settings)
+        state, engine = found
         self.schedule.saved(state.position, self.clock())
         self.say(
             f"resuming from the checkpoint in {self.directory.path}: model version {state.model_version}, "

@@ -19,7 +19,7 @@ def checkpoint_catalogs(path: Path, settings: Settings) -> dict[int, list[Catalo
     """Each cluster's entry in every readable checkpoint of ``path``, oldest checkpoint first."""
     from streamclust.state.capture import restore
     from streamclust.state.codec import decode_state
-    from streamclust.state.directory import StateDirectory
+    from streamclust.state.directory import StateDirectory, read_checkpoint
 
     checkpoints = StateDirectory(path).checkpoints()
     if not checkpoints:
@@ -29,7 +29,7 @@ def checkpoint_catalogs(path: Path, settings: Settings) -> dict[int, list[Catalo
     history: dict[int, list[CatalogEntry]] = defaultdict(list)
     for checkpoint in checkpoints:
         try:
-            engine = restore(decode_state(checkpoint.read_bytes()), settings)
+            engine = restore(decode_state(read_checkpoint(checkpoint)), settings)
         except (CheckpointError, OSError) as error:
             log.warning(
                 "skipping an unreadable checkpoint", extra={"path": str(checkpoint), "error": str(error)}

@@ -1,4 +1,5 @@
-"""Structured logging: one JSON object per line on stderr, quiet (WARNING) by default."""
+"""Structured logging: one JSON object per line on stderr, quiet (WARNING) by default; extra fields under a
+secret-looking name (``sasl_password``, ``token``) are written as ``**********``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import logging
 import sys
 import time
 from typing import Any
+
+from streamclust.redact import redacted
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()) | {"message", "asctime"}
 
@@ -19,7 +22,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
-        entry.update({key: value for key, value in vars(record).items() if key not in _STANDARD})
+        extras = {key: value for key, value in vars(record).items() if key not in _STANDARD}
+        entry.update(redacted(extras))
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
@@ -27,7 +31,8 @@ class JsonFormatter(logging.Formatter):
 
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        extras = " ".join(f"{k}={v}" for k, v in vars(record).items() if k not in _STANDARD)
+        fields = redacted({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        extras = " ".join(f"{k}={v}" for k, v in fields.items())
         stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
         line = f"{stamp} {record.levelname.lower():7} {record.name}: {record.getMessage()}"
         return f"{line} {extras}".rstrip()

@@ -27,7 +27,7 @@ from streamclust.config import Settings
 from streamclust.encode.autoencoder import Encoder, TextAutoencoder
 from streamclust.encode.retrain import RetrainJob
 from streamclust.engine import Engine
-from streamclust.errors import CheckpointError
+from streamclust.errors import CheckpointError, CorruptCheckpointError
 from streamclust.featurize import Featurizer
 from streamclust.schema import CatalogEntry
 from streamclust.state.model_state import FORMAT_VERSION, ModelState
@@ -109,12 +109,17 @@ def load_state(engine: Engine, state: ModelState) -> None:
         raise CheckpointError(
             "a checkpoint can only be loaded into a fresh engine (one that has seen no post)"
         )
-    check_fits(state.meta.get("shape", {}), engine)
+    shape = state.meta.get("shape", {})
+    if not isinstance(shape, dict):
+        raise CorruptCheckpointError("the checkpoint's shape description is not a mapping; it is corrupt")
+    check_fits(shape, engine)
     try:
         load_parts(engine, state)
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
-        raise CheckpointError(
-            f"the checkpoint is incomplete or inconsistent ({type(error).__name__}: {error}); "
+    except CheckpointError:
+        raise
+    except Exception as error:  # whatever wrong content raises: the checkpoint is corrupt, not the program
+        raise CorruptCheckpointError(
+            f"the checkpoint is incomplete or inconsistent ({type(error).__name__}: {str(error)[:200]}); "
             "restore an older checkpoint or start the model afresh"
         ) from error
 

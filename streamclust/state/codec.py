@@ -25,12 +25,13 @@ import numpy as np
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
-from streamclust.errors import CheckpointError
+from streamclust.errors import CheckpointError, CorruptCheckpointError
 from streamclust.state.model_state import FORMAT_VERSION, ModelState
 
 MAGIC = b"SCLSTATE"
 HEADER = struct.Struct("<IIQQQ32s")  # format version, reserved, manifest, tensors, arrays lengths, sha256
 NUMERIC_KINDS = "biuf"  # bool, signed, unsigned, float
+PREAMBLE_SIZE = len(MAGIC) + HEADER.size  # enough bytes to know a checkpoint's whole size
 
 
 def encode_state(state: ModelState) -> bytes:
@@ -74,28 +75,51 @@ def encode_state(state: ModelState) -> bytes:
     return MAGIC + header + body
 
 
-def decode_state(blob: bytes) -> ModelState:
-    """The checkpoint in ``blob``; CheckpointError if it is not one, is damaged, or has another format version."""
-    if not blob.startswith(MAGIC):
-        raise CheckpointError(
+def expected_size(preamble: bytes) -> int:
+    """The size in bytes of the whole checkpoint that starts with ``preamble`` (its first PREAMBLE_SIZE bytes).
+
+    CheckpointError if it is not a checkpoint or has another format version, CorruptCheckpointError if the
+    preamble is cut short."""
+    if not preamble.startswith(MAGIC):
+        raise CorruptCheckpointError(
             "not a streamclust checkpoint (it does not start with the checkpoint marker); "
             "point streamclust at a state directory or state topic that streamclust wrote"
         )
-    if len(blob) < len(MAGIC) + HEADER.size:
-        raise CheckpointError(truncated(len(blob), len(MAGIC) + HEADER.size))
-    format_version, _, manifest_size, tensors_size, arrays_size, digest = HEADER.unpack_from(blob, len(MAGIC))
+    if len(preamble) < PREAMBLE_SIZE:
+        raise CorruptCheckpointError(truncated(len(preamble), PREAMBLE_SIZE))
+    format_version, _, manifest_size, tensors_size, arrays_size, _ = HEADER.unpack_from(preamble, len(MAGIC))
     if format_version != FORMAT_VERSION:
         raise CheckpointError(unsupported_version(format_version))
-    start = len(MAGIC) + HEADER.size
-    expected = start + manifest_size + tensors_size + arrays_size
+    return PREAMBLE_SIZE + manifest_size + tensors_size + arrays_size
+
+
+def decode_state(blob: bytes) -> ModelState:
+    """The checkpoint in ``blob``; CheckpointError if it is not one, is damaged, or has another format version.
+
+    Whatever is wrong with it, reading a checkpoint raises CheckpointError (CorruptCheckpointError for damage
+    and wrong content) and nothing else."""
+    expected = expected_size(blob[:PREAMBLE_SIZE])
     if len(blob) != expected:
-        raise CheckpointError(truncated(len(blob), expected))
-    body = memoryview(blob)[start:]
+        raise CorruptCheckpointError(truncated(len(blob), expected))
+    _, _, manifest_size, tensors_size, _, digest = HEADER.unpack_from(blob, len(MAGIC))
+    body = memoryview(blob)[PREAMBLE_SIZE:]
     if hashlib.sha256(body).digest() != digest:
-        raise CheckpointError(
+        raise CorruptCheckpointError(
             "the checkpoint is corrupt (its checksum does not match its contents); "
             "restore an older checkpoint or start the model afresh"
         )
+    try:
+        return decode_body(body, manifest_size, tensors_size)
+    except CheckpointError:
+        raise
+    except Exception as error:  # a matching checksum over wrong content: written by a bug, or forged
+        raise CorruptCheckpointError(
+            f"the checkpoint's content is wrong ({type(error).__name__}: {str(error)[:200]}); "
+            "restore an older checkpoint or start the model afresh"
+        ) from None
+
+
+def decode_body(body: memoryview, manifest_size: int, tensors_size: int) -> ModelState:
     manifest = read_manifest(bytes(body[:manifest_size]))
     tensors = load_tensors(bytes(body[manifest_size : manifest_size + tensors_size])) if tensors_size else {}
     arrays = read_arrays(body[manifest_size + tensors_size :], manifest["arrays"])
@@ -115,10 +139,12 @@ def read_manifest(data: bytes) -> dict[str, Any]:
     try:
         manifest = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CheckpointError(f"the checkpoint's manifest is unreadable ({error}); it is corrupt") from None
+        raise CorruptCheckpointError(
+            f"the checkpoint's manifest is unreadable ({error}); it is corrupt"
+        ) from None
     needed = {"format_version", "model_version", "position", "config_fingerprint", "meta", "extra", "arrays"}
     if not isinstance(manifest, dict) or not needed <= manifest.keys():
-        raise CheckpointError(
+        raise CorruptCheckpointError(
             "the checkpoint's manifest lacks required fields; it is corrupt or not streamclust's"
         )
     return manifest
@@ -130,14 +156,19 @@ def read_arrays(data: memoryview, descriptions: list[dict[str, Any]]) -> dict[st
         name = description["name"]
         dtype = np.dtype(str(description["dtype"]))
         if dtype.kind not in NUMERIC_KINDS:
-            raise CheckpointError(
+            raise CorruptCheckpointError(
                 f"array {name!r} in the checkpoint has dtype {dtype}; only numeric arrays are read back"
             )
         shape = tuple(int(size) for size in description["shape"])
         count = int(np.prod(shape, dtype=np.int64))
         offset = int(description["offset"])
-        if offset < 0 or offset + count * dtype.itemsize > len(data):
-            raise CheckpointError(f"array {name!r} lies outside the checkpoint's data; it is corrupt")
+        if (
+            min(shape, default=0) < 0
+            or count < 0
+            or offset < 0
+            or offset + count * dtype.itemsize > len(data)
+        ):
+            raise CorruptCheckpointError(f"array {name!r} lies outside the checkpoint's data; it is corrupt")
         flat = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
         arrays[name] = flat.reshape(shape).astype(dtype.newbyteorder("="), copy=True)
     return arrays

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from streamclust.config import InputSettings
-from streamclust.io.decode import REASONS, decode_json, decode_records
+from streamclust.io.decode import REASONS, decode_json, decode_records, post_from_mapping
 from streamclust.schema import Post
 
 FIELDS = InputSettings(max_text_chars=50)
@@ -37,6 +37,15 @@ def reason_of(raw: bytes, fields: InputSettings = FIELDS) -> str:
         (b'{"id": true, "text": "hello"}', "wrong_type"),
         (b'{"id": {"a": 1}, "text": "hello"}', "wrong_type"),
         (b'{"id": "1", "text": "hello", "timestamp": "yesterday"}', "bad_timestamp"),
+        (b'{"id": "1", "text": "hello", "timestamp": 1e308}', "bad_timestamp"),
+        (b'{"id": "1", "text": "hello", "timestamp": NaN}', "bad_timestamp"),
+        (b'{"id": "1", "text": "hello", "timestamp": "9999-12-31T23:59:59-14:00"}', "bad_timestamp"),
+        (b'{"id": "\\ud800", "text": "hello"}', "bad_unicode"),
+        (b'{"id": "1", "text": "a lone \\udc00 low half"}', "bad_unicode"),
+        (b'{"id": "1", "text": "hello", "lang": {"\\ud800": 1}}', "bad_unicode"),
+        (b"[" * 100_000 + b"]" * 100_000, "too_deep"),
+        (b'{"id": "1", "text": "hello", "deep": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "too_deep"),
+        (b'{"id": ' + b"9" * 5000 + b', "text": "hello"}', "number_too_large"),
     ],
 )
 def test_each_kind_of_bad_record_gets_its_reason(raw: bytes, reason: str) -> None:
@@ -75,3 +84,29 @@ def test_decoding_a_batch_keeps_order_and_positions() -> None:
     assert [(failure.reason, failure.position, failure.raw) for failure in failures] == [
         ("not_json", 2, b"oops")
     ]
+
+
+def test_a_surrogate_pair_is_text_and_a_nul_is_kept() -> None:
+    post = decode_json(b'{"id": "1", "text": "smile \\ud83d\\ude00 and a \\u0000 nul"}', FIELDS)
+    assert isinstance(post, Post)
+    assert post.text == "smile \U0001f600 and a \x00 nul"
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [
+        ({"id": 10**5000, "text": "hello"}, "number_too_large"),
+        ({"id": "1", "text": "hello", "source": 10**5000}, "number_too_large"),
+        ({"id": "\udfff", "text": "hello"}, "bad_unicode"),
+        ({"id": "1", "text": "hello", 7: "a key that is not a string"}, "bad_metadata"),
+    ],
+)
+def test_mappings_built_in_python_are_checked_too(record: dict[object, object], reason: str) -> None:
+    outcome = post_from_mapping(record, FIELDS)
+    assert not isinstance(outcome, Post)
+    assert outcome[0] == reason
+    assert reason in REASONS and len(outcome[1]) <= 200
+
+
+def test_every_reason_says_what_it_means() -> None:
+    assert all(meaning and "\n" not in meaning for meaning in REASONS.values())
