@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-DATASETS = ("banking77", "stackoverflow")
+DATASETS = ("mstream-news", "mstream-news-t", "banking77", "stackoverflow")
 ORDERS = ("as-is", "shuffled", "emerging")
 # Offline reference figures from ../shared/data/REFERENCE.md (NMI, all posts at once, told the true k).
 REFERENCES = {

@@ -147,13 +147,24 @@ class ClusterSettings(Section):
         description="weight of the latent cosine in a post's similarity to a cluster; the rest is the cosine of "
         "its TF-IDF words to the cluster's (online IDF, docs/quality.md)",
     )
-    join_similarity: float = Field(
-        default=0.2,
-        ge=-1,
-        le=1,
+    join_similarity: float | Literal["auto"] = Field(
+        default="auto",
         description="a post joins its most similar cluster at this similarity or more; below it, it opens a "
-        "provisional cluster of its own",
+        "provisional cluster of its own. 'auto': join_fraction of the median similarity of each warm-up post to "
+        "its 10th nearest neighbour",
     )
+    join_fraction: float = Field(
+        default=0.6, gt=0, le=1, description="the share of the neighbour similarity that 'auto' joins at"
+    )
+
+    @model_validator(mode="after")
+    def _join_similarity_in_range(self) -> ClusterSettings:
+        if self.join_similarity != "auto" and not -1.0 <= self.join_similarity <= 1.0:
+            raise ValueError(
+                f"join_similarity = {self.join_similarity} must be 'auto' or a similarity in [-1, 1]"
+            )
+        return self
+
     newborn_std: float = Field(
         default=0.08, ge=0, le=1, description="a new cluster's similarity spread is taken as at least this"
     )

@@ -63,6 +63,8 @@ WARM_UP_STEP = 500  # warm-up posts are clustered in steps of this many, as batc
 UPDATE_EVENT_GROWTH = 1.5  # an 'updated' event when a cluster has grown by this factor since the last one
 ENDED_CLUSTERS_KEPT = 1_000
 CANDIDATES = 16  # clusters nearest in latent space whose blended similarity is computed exactly
+AUTO_JOIN_SAMPLE = 2_000  # warm-up posts whose neighbours set the 'auto' join similarity
+AUTO_JOIN_NEIGHBOR = 10  # ... through the similarity of each to its 10th nearest
 MERGE_NEIGHBOURS = 8  # clusters nearest in latent space that each cluster is tested against for a merge
 
 
@@ -122,6 +124,8 @@ class Engine:
         self.keywords: ClusterKeywords | None = None
         self.lexical: LexicalProfiles | None = None
         self.provisional_members: dict[int, list[str]] = {}  # post ids of clusters not yet confirmed
+        # the similarity at which a post joins a cluster: set at warm-up when the setting is 'auto'
+        self.join_similarity = 0.0 if cluster.join_similarity == "auto" else cluster.join_similarity
         self.pending_created: list[tuple[int, list[str]]] = []
         self.reservoir = Reservoir(
             encoder.reservoir_size,
@@ -200,7 +204,7 @@ class Engine:
         latents = self.encoder.encode(features)
         weighted = self.lexical.weigh(features.terms, learn=False)
         rows, similarities, _ = self.nearest_clusters(latents, weighted)
-        accepted = (rows >= 0) & (similarities >= self.cluster_settings.join_similarity)
+        accepted = (rows >= 0) & (similarities >= self.join_similarity)
         accepted[rows >= 0] &= self.table.confirmed[rows[rows >= 0]]
         cluster_ids = np.where(rows >= 0, self.table.ids[np.maximum(rows, 0)] if len(self.table) else -1, -1)
         labels = self.label_batch(posts, cluster_ids, similarities, accepted, now)
@@ -256,6 +260,8 @@ class Engine:
         self.encoder = Encoder.fitted(model, 1, features)
         self.reservoir.add(features)
         latents = self.encoder.encode(features)
+        if self.cluster_settings.join_similarity == "auto":
+            self.join_similarity = self.estimate_join_similarity(latents, features)
         parts: list[Assignment] = []
         step = WARM_UP_STEP
         for start in range(0, len(posts), step):
@@ -323,6 +329,26 @@ class Engine:
 
     # -- assignment and births -------------------------------------------------------------------------------
 
+    def estimate_join_similarity(self, latents: np.ndarray, features: FeatureBatch) -> float:
+        """``join_fraction`` of the median blended similarity of each warm-up post to its ``AUTO_JOIN_NEIGHBOR``-th
+        nearest neighbour among them: a post joins a cluster when it is at least that share as close to it
+        as a typical post is to its near neighbours, whatever the scale of the stream's similarities."""
+        sample = np.arange(min(len(latents), AUTO_JOIN_SAMPLE))
+        weighted = LexicalProfiles(features.terms.n_columns, self.lexical_half_life()).weigh(
+            features.terms.take(sample)
+        )
+        weight = self.cluster_settings.semantic_weight
+        blend = (
+            weight * (latents[sample] @ latents[sample].T)
+            + (1.0 - weight) * (weighted @ weighted.T).toarray()
+        )
+        np.fill_diagonal(blend, -np.inf)
+        k = min(AUTO_JOIN_NEIGHBOR, len(sample) - 1)
+        if k < 1:
+            return 0.0
+        kth = -np.partition(-blend, k - 1, axis=1)[:, k - 1]
+        return float(self.cluster_settings.join_fraction * np.median(kth))
+
     def lexical_half_life(self) -> int:
         return int(getattr(self.featurizer, "idf_half_life_posts", 50_000))
 
@@ -364,7 +390,7 @@ class Engine:
         n = len(posts)
         weighted = self.lexical.weigh(features.terms)
         rows, similarities, latent_similarity = self.nearest_clusters(latents, weighted)
-        accepted = (rows >= 0) & (similarities >= self.cluster_settings.join_similarity)
+        accepted = (rows >= 0) & (similarities >= self.join_similarity)
         groups = np.full(n, -1, dtype=np.int64)
         if not accepted.all():
             groups = self.group_newcomers(latents, weighted, accepted, similarities)
@@ -413,7 +439,7 @@ class Engine:
             latents[misfits] @ latents[misfits].T,
             (weighted[misfits] @ weighted[misfits].T).toarray(),
             weight,
-            self.cluster_settings.join_similarity,
+            self.join_similarity,
         )
         taken = np.flatnonzero(accepted)
         if len(taken) == 0:
@@ -624,7 +650,7 @@ class Engine:
         assert self.encoder is not None
         carried = carry_clusters(
             self.table.centroids,
-            np.full(len(self.table), self.cluster_settings.join_similarity),
+            np.full(len(self.table), self.join_similarity),
             self.table.similarity_mean,
             self.table.similarity_var,
             self.encoder,

@@ -11,7 +11,12 @@ import numpy as np
 
 from streamclust.errors import InputError
 
-KNOWN_DATASETS = {"banking77": "banking77.jsonl.gz", "stackoverflow": "stackoverflow.jsonl.gz"}
+KNOWN_DATASETS = {
+    "banking77": "banking77.jsonl.gz",
+    "stackoverflow": "stackoverflow.jsonl.gz",
+    "mstream-news": "mstream-news.jsonl.gz",
+    "mstream-news-t": "mstream-news-t.jsonl.gz",
+}
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,7 @@ class LabelledPosts:
 
 
 def dataset_path(dataset: str, data_dir: Path) -> Path:
-    """``banking77`` and ``stackoverflow`` are looked up in ``data_dir``; anything else is a file path."""
+    """The shared datasets (``KNOWN_DATASETS``) are looked up in ``data_dir``; anything else is a file path."""
     path = data_dir / KNOWN_DATASETS[dataset] if dataset in KNOWN_DATASETS else Path(dataset)
     if not path.is_file():
         known = ", ".join(KNOWN_DATASETS)

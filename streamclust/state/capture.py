@@ -51,6 +51,7 @@ def capture(engine: Engine) -> ModelState:
         "engine": {
             "position": engine.position,
             "last_lifecycle": engine.last_lifecycle,
+            "join_similarity": engine.join_similarity,
         },
         "encoder": {"version": engine.encoder.version},
         "featurizer": split_arrays(engine.featurizer.snapshot(), "featurizer", arrays),
@@ -129,6 +130,7 @@ def load_parts(engine: Engine, state: ModelState) -> None:
     positions = meta["engine"]
     engine.position = int(positions["position"])
     engine.last_lifecycle = int(positions["last_lifecycle"])
+    engine.join_similarity = float(positions["join_similarity"])
     engine.featurizer.restore(join_arrays(meta["featurizer"], arrays))
     engine.encoder = Encoder(
         model_from(engine, tensors_under(state.tensors, "encoder/")),
