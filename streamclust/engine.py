@@ -62,6 +62,7 @@ LIFECYCLE_EVERY_POSTS = 1_000
 WARM_UP_STEP = 500  # warm-up posts are clustered in steps of this many, as batches would be
 UPDATE_EVENT_GROWTH = 1.5  # an 'updated' event when a cluster has grown by this factor since the last one
 ENDED_CLUSTERS_KEPT = 1_000
+TIE_FINALISTS = 2  # best candidates scored again exactly before one is chosen
 CANDIDATES = 16  # clusters nearest in latent space whose blended similarity is computed exactly
 AUTO_JOIN_SAMPLE = 2_000  # warm-up posts whose neighbours set the 'auto' join similarity
 AUTO_JOIN_NEIGHBOR = 10  # ... through the similarity of each to its 10th nearest
@@ -357,28 +358,34 @@ class Engine:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each post's most similar cluster (row -1 with none), its blended similarity and its latent cosine.
 
-        FAISS proposes the ``CANDIDATES`` clusters nearest in latent space; the latent and lexical cosines of
-        each post to each of them are computed one post at a time (``exact_similarities``), the blend is
-        rounded to a 1e-6 grid and the lowest row wins among equal bests, so rounding noise between batches
-        cannot flip a label (the tie rule of ``cluster/index.py``).
+        FAISS proposes the ``CANDIDATES`` clusters nearest in latent space with their cosines; each post's
+        lexical cosine to each of them is computed one post at a time. The best two of the blend are then
+        scored again exactly, in float64 (``exact_similarities``), rounded to a 1e-6 grid, and the lowest row
+        wins among equal bests: FAISS's float32 rounding, which differs between batch sizes, cannot flip a
+        label (the tie rule of ``cluster/index.py``).
         """
         assert self.lexical is not None
         n = len(latents)
         if len(self.table) == 0:
             return np.full(n, -1, dtype=np.int64), np.zeros(n, np.float32), np.zeros(n, np.float32)
-        candidates = self.index.candidates(latents, min(CANDIDATES, len(self.table)))
-        latent_similarity = exact_similarities(latents, self.table.centroids, candidates)
+        candidates, latent_similarity = self.index.candidates(latents, min(CANDIDATES, len(self.table)))
+        if self.index.approximate(len(self.table)):  # a stale graph's similarities: score them again
+            latent_similarity = exact_similarities(latents, self.table.centroids, candidates)
         lexical_similarity = self.lexical.similarity_of_pairs(weighted, candidates)
         weight = self.cluster_settings.semantic_weight
         blend = weight * latent_similarity + (1.0 - weight) * lexical_similarity
-        # the best on a 1e-6 grid, the lowest row among equals: rounding noise cannot flip a label
-        rounded = np.round(blend, 6)
-        best = first_best(rounded, candidates)
+        finalists = np.argsort(-blend, axis=1, kind="stable")[:, :TIE_FINALISTS]
+        rows = np.take_along_axis(candidates, finalists, axis=1)
+        latent_exact = exact_similarities(latents, self.table.centroids, rows)
+        blend_exact = weight * latent_exact + (1.0 - weight) * np.take_along_axis(
+            lexical_similarity, finalists, axis=1
+        )
+        best = first_best(np.round(blend_exact, 6), rows)
         picked = np.arange(n)
         return (
-            candidates[picked, best].astype(np.int64),
-            blend[picked, best].astype(np.float32),
-            latent_similarity[picked, best].astype(np.float32),
+            rows[picked, best].astype(np.int64),
+            blend_exact[picked, best].astype(np.float32),
+            latent_exact[picked, best].astype(np.float32),
         )
 
     def learn(
@@ -567,7 +574,7 @@ class Engine:
         members to each of them, and every cluster's tightness (that of its members to itself)."""
         assert self.lexical is not None
         table, weight = self.table, self.cluster_settings.semantic_weight
-        neighbours = self.index.candidates(table.centroids, min(MERGE_NEIGHBOURS, len(table)))
+        neighbours, _ = self.index.candidates(table.centroids, min(MERGE_NEIGHBOURS, len(table)))
         first = np.repeat(np.arange(len(table)), neighbours.shape[1])
         second = neighbours.ravel()
         profiles, norms = self.lexical.profiles, np.maximum(self.lexical.norms, 1e-12)

@@ -73,13 +73,14 @@ class CentroidIndex:
         _, candidates = self.index.search(latents, min(proposed, len(centroids)))
         return best_of(latents, centroids, candidates)
 
-    def candidates(self, latents: np.ndarray, k: int) -> np.ndarray:
-        """Rows of the ``k`` centroids nearest each latent, ascending within each row, int64 [n, k] (exact for
-        a flat index; score them with ``exact_similarities``)."""
+    def candidates(self, latents: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Rows of the ``k`` centroids nearest each latent and FAISS's cosine for each, [n, k] each (exact up to
+        float32 rounding for a flat index, which may differ between batches: see ``exact_similarities``)."""
         if self.index is None or k <= 0:
-            return np.zeros((len(latents), 0), dtype=np.int64)
-        _, rows = self.index.search(np.ascontiguousarray(latents, dtype=np.float32), k)
-        return np.sort(np.where(rows < 0, rows.max(axis=1, keepdims=True), rows), axis=1).astype(np.int64)
+            return np.zeros((len(latents), 0), dtype=np.int64), np.zeros((len(latents), 0), dtype=np.float32)
+        similarities, rows = self.index.search(np.ascontiguousarray(latents, dtype=np.float32), k)
+        missing = rows < 0
+        return np.where(missing, 0, rows).astype(np.int64), np.where(missing, -np.inf, similarities)
 
 
 def best_of(
