@@ -32,7 +32,15 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from kafka import KafkaProducer, TopicPartition
-from kafka.errors import KafkaError, ProducerFencedError
+from kafka.errors import (
+    CommitFailedError,
+    FencedInstanceIdError,
+    IllegalGenerationError,
+    KafkaError,
+    ProducerFencedError,
+    RebalanceInProgressError,
+    UnknownMemberIdError,
+)
 from kafka.structs import OffsetAndMetadata
 
 from streamclust.errors import KafkaSetupError
@@ -41,6 +49,15 @@ from streamclust.io.kafka.records import label_records
 from streamclust.result import LabelBatch
 
 RESTART = "restart"
+
+# The broker refused the transaction's offsets because the consumer group moved on (a rebalance).
+REBALANCE_ERRORS = (
+    CommitFailedError,
+    FencedInstanceIdError,
+    IllegalGenerationError,
+    RebalanceInProgressError,
+    UnknownMemberIdError,
+)
 
 
 @dataclass
@@ -60,6 +77,7 @@ class TransactionOutcome:
     error: str | None = None
     fenced: bool = False  # the broker fenced the producer (a second worker, or a transaction that timed out)
     open_seconds: float = 0.0  # how long the transaction was open when it ended
+    rebalance: bool = False  # refused because the consumer group rebalanced (stale group metadata)
 
 
 @dataclass(frozen=True)
@@ -109,7 +127,7 @@ class _Producer:
             run_transaction(self.producer, job)
         except ProducerFencedError as error:
             return TransactionOutcome(False, repr(error), fenced=True, open_seconds=time.monotonic() - began)
-        except KafkaError as error:
+        except Exception as error:  # a Kafka error, or a record the client could not encode
             return self.abort(error, began)
         return TransactionOutcome(True, open_seconds=time.monotonic() - began)
 
@@ -121,7 +139,12 @@ class _Producer:
             return TransactionOutcome(False, repr(fenced), fenced=True, open_seconds=time.monotonic() - began)
         except KafkaError:
             self.restart()  # init_transactions ends the open transaction
-        return TransactionOutcome(False, repr(error), open_seconds=time.monotonic() - began)
+        return TransactionOutcome(
+            False,
+            repr(error),
+            open_seconds=time.monotonic() - began,
+            rebalance=isinstance(error, REBALANCE_ERRORS),
+        )
 
     def close(self) -> None:
         if self.producer is not None:
