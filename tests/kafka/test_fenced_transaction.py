@@ -9,6 +9,7 @@ transactional id on the broker; the first one makes every fencing count as a tim
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -61,8 +62,9 @@ class WorkerThread:
 
 
 def test_a_transaction_aborted_for_its_timeout_is_read_again_and_the_worker_goes_on(
-    stream: Stream, monkeypatch: pytest.MonkeyPatch
+    stream: Stream, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.WARNING, logger="streamclust.kafka")
     monkeypatch.setattr(KafkaWorker, "transaction_timeout_seconds", property(lambda self: 0.0))
     stream = Stream(stream.bootstrap, stream.workdir, partitions=2)
     posts = post_values(POSTS, prefix="fenced-")
@@ -78,6 +80,9 @@ def test_a_transaction_aborted_for_its_timeout_is_read_again_and_the_worker_goes
     running.stop()
 
     assert alive and running.error is None, running.error
+    fences = [record for record in caplog.records if "outlived its timeout" in record.getMessage()]
+    assert len(fences) >= 1, "the worker was never fenced: this test proved nothing"
+    assert "ProducerFenced" in fences[0].error  # type: ignore[attr-defined]
     labels = CommittedReader(stream.bootstrap, stream.topic("labels"))
     labels.read_until(POSTS, timeout=30)
     labels.read_for(1.0)
