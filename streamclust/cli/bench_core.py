@@ -26,12 +26,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config",
         type=Path,
-        help="a YAML preset, e.g. configs/default.yaml (default: the built-in settings with hashing features)",
+        help="a YAML preset, e.g. configs/default.yaml (default: the built-in settings, which equal it)",
     )
     parser.add_argument(
         "--featurizer",
         choices=["hashing", "static", "hybrid"],
-        help="override the featurizer (default: the preset's, or hashing without --config)",
+        help="override the featurizer (default: the preset's)",
     )
     parser.add_argument("--posts", type=int, default=200_000, help="timed posts per run")
     parser.add_argument("--runs", type=int, default=3)
@@ -141,8 +141,8 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console(stderr=True)
     overrides: dict[str, Any] = {}
-    if args.featurizer is not None or args.config is None:
-        overrides["featurize"] = {"kind": args.featurizer or "hashing"}
+    if args.featurizer is not None:
+        overrides["featurize"] = {"kind": args.featurizer}
     if args.no_retrain:
         overrides["encoder"] = {"retrain_every_posts": 0, "drift_detector": "off"}
     settings = load_settings(args.config, **overrides)
