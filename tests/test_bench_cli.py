@@ -26,7 +26,9 @@ def test_bench_core_writes_its_figures(tmp_path: Path) -> None:
     assert figures["runs"] == 1 and figures["posts_per_run"] == 1000
     assert figures["median_posts_per_second"] > 0 and figures["peak_rss_bytes"] > 0
     stages = {row["stage"]: row for row in figures["stages"]}
-    assert "featurize: tokenise + hash terms" in stages and "assign (FAISS nearest centroid)" in stages
+    assert (
+        "featurize: tokenise + hash terms" in stages and "assign: nearest clusters (FAISS + blend)" in stages
+    )
     assert "worker: label records to JSON" in stages
     assert all(row["calls"] > 0 and row["wall_seconds"] >= 0 for row in stages.values())
     assert sum(row["share"] for row in stages.values()) == pytest.approx(1.0, abs=0.01)
