@@ -16,6 +16,7 @@ from typing import IO, Any, Literal
 from streamclust.config import InputSettings
 from streamclust.errors import InputError
 from streamclust.io.decode import DecodeFailure, decode_json, post_from_mapping, short
+from streamclust.io.missing_field import MissingFieldCheck
 from streamclust.result import LabelBatch
 from streamclust.schema import ClusterEvent, Post
 
@@ -43,6 +44,7 @@ class InputProgress:
 class InputBatch:
     posts: list[Post] = field(default_factory=list)
     failures: list[DecodeFailure] = field(default_factory=list)
+    mismatch: str | None = None  # the input does not match the settings: reading stopped, this says why
 
 
 @contextmanager
@@ -204,8 +206,10 @@ def read_batches(
 ) -> Iterator[InputBatch]:
     """Batches of ``batch_size`` posts with the failures met on the way; the damage reject comes last.
 
-    Ctrl-C while reading ends the batches, the posts already read still come in the last one."""
+    Ctrl-C while reading ends the batches, the posts already read still come in the last one. When the first
+    records all lack the same field, the batch that says so (``mismatch``) is the last (MissingFieldCheck)."""
     records = read_csv(lines, fields) if fmt == "csv" else read_jsonl(lines, fields)
+    check = MissingFieldCheck(fields, fmt)
     batch = InputBatch()
     try:
         for record in records:
@@ -213,23 +217,32 @@ def read_batches(
                 batch.posts.append(record)
             else:
                 batch.failures.append(record)
+            check.see(record)
+            if check.mismatch is not None:
+                batch.mismatch = check.mismatch
+                yield batch
+                return
             if len(batch.posts) >= batch_size:
                 yield batch
                 batch = InputBatch()
     except KeyboardInterrupt:
         lines.interrupted = True
+    if not lines.interrupted:
+        batch.mismatch = check.verdict(at_end=True)
     damage = lines.damage_failure()
     if damage is not None:
         batch.failures.append(damage)
-    if batch.posts or batch.failures:
+    if batch.posts or batch.failures or batch.mismatch:
         yield batch
 
 
 class JsonlWriter:
-    """Appends one JSON object per line to a file (or discards everything when no path is given)."""
+    """Appends one JSON object per line to a file, or to ``stream`` (left open) when no path is given; with
+    neither, everything is discarded."""
 
-    def __init__(self, path: Path | None) -> None:
-        self.handle: IO[str] | None = None
+    def __init__(self, path: Path | None, stream: IO[str] | None = None) -> None:
+        self.handle: IO[str] | None = stream
+        self.owned = path is not None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.handle = path.open("w", encoding="utf-8")
@@ -239,8 +252,12 @@ class JsonlWriter:
             self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
 
     def close(self) -> None:
-        if self.handle is not None:
+        if self.handle is None:
+            return
+        if self.owned:
             self.handle.close()
+        else:
+            self.handle.flush()
 
 
 def label_rows(labels: LabelBatch) -> Iterator[dict[str, Any]]:
