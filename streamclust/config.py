@@ -456,6 +456,6 @@ def load_settings(path: Path | str | None = None, **overrides: Any) -> Settings:
     try:
         loaded = _Loaded(**overrides)
     except ValidationError as error:
-        origins = Origins(keys, dict(os.environ), frozenset(overrides))
+        origins = Origins(keys, dict(os.environ), overrides)
         raise ConfigError(describe_validation_error(error, origins)) from None
     return Settings.model_validate(loaded.model_dump())

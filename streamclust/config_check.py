@@ -152,13 +152,18 @@ class Origins:
 
     yaml: YamlKeys
     environ: Mapping[str, str]
-    overrides: frozenset[str] = frozenset()
+    overrides: Mapping[str, Any] = field(default_factory=dict)  # load_settings' keyword arguments
 
     def of(self, location: tuple[Any, ...]) -> str:
         """Where the value at a validation error's location came from, e.g. ``set by STREAMCLUST_SEED``."""
         dotted = ".".join(str(part) for part in location[:2])
-        if not dotted or location[0] in self.overrides:
-            return "given as a keyword argument" if dotted else ""
+        if not dotted:
+            return ""
+        given = self.overrides.get(str(location[0]))
+        if given is not None and (
+            not isinstance(given, Mapping) or len(location) < 2 or location[1] in given
+        ):
+            return "given on the command line or as a keyword argument"
         variables = self.variables_for(dotted)
         if variables:
             return "set by " + ", ".join(variables)
