@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import os
 import sys
 import zlib
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from streamclust.config import InputSettings
-from streamclust.errors import InputError
+from streamclust.errors import InputError, OutputError
 from streamclust.io.decode import DecodeFailure, decode_json, post_from_mapping, short
 from streamclust.io.missing_field import MissingFieldCheck
 from streamclust.result import LabelBatch
@@ -248,16 +249,33 @@ class JsonlWriter:
             self.handle = path.open("w", encoding="utf-8")
 
     def write(self, record: dict[str, Any]) -> None:
-        if self.handle is not None:
+        if self.handle is None:
+            return
+        try:
             self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        except BrokenPipeError:
+            self.stop_writing_to_a_closed_pipe()
+
+    def stop_writing_to_a_closed_pipe(self) -> None:
+        """The reader of the stream went away (``streamclust cluster posts.jsonl | head``): stop the run."""
+        if self.handle is not None and not self.owned:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self.handle.fileno())  # nothing left to flush at exit
+        self.handle = None
+        raise OutputError(
+            "standard output was closed by the program reading the labels (such as head): the run stopped; "
+            "give --labels FILE to keep every label"
+        )
 
     def close(self) -> None:
         if self.handle is None:
             return
         if self.owned:
             self.handle.close()
-        else:
+            return
+        try:
             self.handle.flush()
+        except BrokenPipeError:
+            self.stop_writing_to_a_closed_pipe()
 
 
 def label_rows(labels: LabelBatch) -> Iterator[dict[str, Any]]:

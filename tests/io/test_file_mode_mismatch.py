@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import doctest
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -124,3 +126,33 @@ def test_without_labels_the_labels_go_to_stdout_and_the_summary_to_stderr(
 
 def test_the_module_example_runs() -> None:
     assert doctest.testmod(streamclust.io.missing_field).failed == 0
+
+
+def test_a_reader_that_stops_early_stops_the_run_with_a_message_not_a_traceback(
+    tmp_path: Path, config: Path
+) -> None:
+    source = tmp_path / "posts.jsonl"
+    posts = [{"id": f"p{i}", "text": f"{WORDS[i % 10]} {WORDS[(i * 7) % 10]} today"} for i in range(20_000)]
+    source.write_text("".join(json.dumps(post) + "\n" for post in posts))
+    command = [
+        sys.executable,
+        "-m",
+        "streamclust",
+        "cluster",
+        str(source),
+        "--config",
+        str(config),
+        "--quiet",
+    ]
+
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as run:  # like `| head -1`
+        assert run.stdout is not None and run.stderr is not None
+        first = json.loads(run.stdout.readline())
+        run.stdout.close()
+        err = run.stderr.read().decode()
+        code = run.wait(timeout=300)
+
+    assert first["post_id"] == "p0"
+    assert code == 2
+    assert "standard output was closed" in err and "--labels FILE" in err
+    assert "Traceback" not in err
