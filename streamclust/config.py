@@ -1,12 +1,14 @@
 """Settings: one frozen tree of pydantic models, read from a YAML preset and ``STREAMCLUST_*`` environment overrides.
 
-Precedence, highest first: keyword arguments, environment (``STREAMCLUST_CLUSTER__RADIUS_K=2.5``), the YAML file,
-the defaults below. Core classes never read Settings: ``Engine.from_settings`` translates sections into keyword
-arguments, so the core stays testable without configuration files.
+Precedence, highest first: keyword arguments, environment (``STREAMCLUST_CLUSTER__JOIN_FRACTION=0.55``), the YAML
+file, the defaults below. A misspelt variable or key is an error (``streamclust.config_check``). Core classes never
+read Settings: ``Engine.from_settings`` translates sections into keyword arguments, so the core stays testable
+without configuration files.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from streamclust.config_check import Origins, YamlKeys, unknown_environment_names, unknown_yaml_keys
 from streamclust.errors import ConfigError
 from streamclust.redact import MASK, is_secret_name, redacted
 
@@ -355,18 +358,42 @@ class _YamlSource(PydanticBaseSettingsSource):
         return dict(self._data)
 
 
-def read_yaml(path: Path) -> dict[str, Any]:
+def read_preset(path: Path) -> tuple[dict[str, Any], YamlKeys]:
+    """A YAML preset's mapping of sections, and the line of each key in it."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist; pass one of the presets in configs/") from None
+        raise ConfigError(f"config file {path} does not exist; {preset_hint(path)}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"cannot read config file {path} ({error}); pass a YAML file as --config") from None
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise ConfigError(f"config file {path} is not valid YAML: {yaml_problem(error)}") from None
     if data is None:
-        return {}
+        return {}, YamlKeys(path)
     if not isinstance(data, dict):
         raise ConfigError(f"config file {path} must hold a mapping of sections, not {type(data).__name__}")
-    return data
+    return data, YamlKeys.of(path, text)
+
+
+def preset_names() -> list[str]:
+    """The presets in ``configs/`` of the working directory, or of the checkout streamclust runs from."""
+    for folder in (Path("configs"), Path(__file__).resolve().parents[1] / "configs"):
+        names = sorted(preset.name for preset in folder.glob("*.yaml"))
+        if names:
+            return [f"configs/{name}" for name in names]
+    return []
+
+
+def preset_hint(path: Path) -> str:
+    presets = preset_names()
+    if not presets:
+        return "pass the path of a YAML preset (a copy of configs/default.yaml from the source)"
+    same_name = [preset for preset in presets if Path(preset).stem == path.name.removesuffix(".yaml")]
+    if same_name:
+        return f"did you mean {same_name[0]}? The presets are: {', '.join(presets)}"
+    return f"pass one of the presets: {', '.join(presets)}, or the path of your own"
 
 
 def yaml_problem(error: yaml.YAMLError) -> str:
@@ -378,13 +405,17 @@ def yaml_problem(error: yaml.YAMLError) -> str:
     return f"{problem} at line {mark.line + 1}, column {mark.column + 1}"
 
 
-def describe_validation_error(error: ValidationError, origin: str) -> str:
-    """One line per problem: the key, the value given (``**********`` for a secret) and what is wrong."""
-    lines = [f"invalid settings in {origin}:"]
+def describe_validation_error(error: ValidationError, origins: Origins) -> str:
+    """One line per problem: the key, the value given (``**********`` for a secret), what is wrong, and the
+    variable or file line that set it."""
+    lines = ["invalid settings:"]
     for problem in error.errors(include_url=False):
         key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
-        lines.append(f"  {key} = {shown_input(problem)}: {problem['msg']}")
-    lines.append("Fix the value in the YAML file or the STREAMCLUST_* environment variable that sets it.")
+        origin = origins.of(problem["loc"])
+        lines.append(
+            f"  {key} = {shown_input(problem)}: {problem['msg']}" + (f" ({origin})" if origin else "")
+        )
+    lines.append("Fix the value where it is set: the YAML file or the STREAMCLUST_* environment variable.")
     return "\n".join(lines)
 
 
@@ -399,8 +430,16 @@ def shown_input(problem: Any) -> str:
 
 
 def load_settings(path: Path | str | None = None, **overrides: Any) -> Settings:
-    """Build Settings from an optional YAML file, the environment and keyword overrides."""
-    data = read_yaml(Path(path)) if path is not None else {}
+    """Build Settings from an optional YAML file, the environment and keyword overrides.
+
+    An unknown ``STREAMCLUST_*`` variable or YAML key is a ConfigError with the nearest real name."""
+    data, keys = read_preset(Path(path)) if path is not None else ({}, YamlKeys())
+    unknown = unknown_environment_names(Settings, os.environ) + unknown_yaml_keys(Settings, data, keys)
+    if unknown:
+        listed = "\n".join(f"  {line}" for line in unknown)
+        raise ConfigError(
+            f"unknown settings:\n{listed}\nRename or remove them ('streamclust config reference' lists every setting)."
+        )
 
     class _Loaded(Settings):
         @classmethod
@@ -417,10 +456,6 @@ def load_settings(path: Path | str | None = None, **overrides: Any) -> Settings:
     try:
         loaded = _Loaded(**overrides)
     except ValidationError as error:
-        origin = (
-            f"{path} or the STREAMCLUST_* environment"
-            if path is not None
-            else "the STREAMCLUST_* environment"
-        )
-        raise ConfigError(describe_validation_error(error, origin)) from None
+        origins = Origins(keys, dict(os.environ), overrides)
+        raise ConfigError(describe_validation_error(error, origins)) from None
     return Settings.model_validate(loaded.model_dump())

@@ -13,6 +13,10 @@ class InputError(StreamclustError):
     """An input file or stream cannot be read at all (single bad records are data, not errors)."""
 
 
+class OutputError(StreamclustError):
+    """An output cannot be written any more (standard output closed by the program reading it)."""
+
+
 class ModelError(StreamclustError):
     """The model cannot be built, trained or used (for example a featurizer's model is missing)."""
 

@@ -9,6 +9,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
+    from streamclust.engine import Engine
     from streamclust.io.file_run import FileRunSummary
 
 BATCH_SIZE = 512
@@ -20,7 +23,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format", choices=["jsonl", "csv"], help="input format (default: from the file name)"
     )
-    parser.add_argument("--labels", type=Path, help="write one label record per post here (JSONL)")
+    parser.add_argument(
+        "--labels",
+        type=Path,
+        help="write one label record per post here (JSONL); without it they go to standard output",
+    )
     parser.add_argument("--events", type=Path, help="write cluster events here (JSONL)")
     parser.add_argument(
         "--rejects", type=Path, help="write lines that could not be read here, with the reason"
@@ -36,10 +43,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Exit code 0 when the whole input was read, 3 when it is damaged (truncated or corrupt: what came before
-    is labelled), 130 on Ctrl-C (what was read is labelled), 2 for a setting or an input that cannot be used."""
+    is labelled), 130 on Ctrl-C (what was read is labelled), 2 for a setting or an input that cannot be used
+    (also when the first lines all lack the field the settings name)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from rich.table import Table
 
     from streamclust.config import load_settings
     from streamclust.engine import Engine
@@ -64,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
         engine = checkpoints.open_engine(settings)
     else:
         engine = Engine.from_settings(settings)
-    outputs = FileOutputs(JsonlWriter(args.labels), JsonlWriter(args.events), JsonlWriter(rejects_path))
+    labels = JsonlWriter(args.labels, stream=sys.stdout)  # the summary and progress go to standard error
+    outputs = FileOutputs(labels, JsonlWriter(args.events), JsonlWriter(rejects_path))
 
     started = time.perf_counter()
     columns = [
@@ -91,13 +99,8 @@ def run(args: argparse.Namespace) -> int:
         outputs.close()
     elapsed = time.perf_counter() - started
 
-    table = Table(title=f"{len(engine.table)} active clusters (largest {args.top})")
-    for column in ("cluster", "size", "keywords"):
-        table.add_column(column)
-    for entry in sorted(engine.catalog(), key=lambda e: -e.size)[: args.top]:
-        if entry.status == "active":
-            table.add_row(str(entry.cluster_id), f"{entry.size:.0f}", ", ".join(entry.keywords))
-    console.print(table)
+    if summary.labelled:
+        console.print(cluster_table(engine, args.top))
     rejected = summary.rejected
     console.print(
         f"{summary.read} posts labelled ({summary.outliers} outliers), {rejected} rejected"
@@ -112,6 +115,18 @@ def run(args: argparse.Namespace) -> int:
     return summary.exit_code
 
 
+def cluster_table(engine: Engine, top: int) -> Table:
+    from rich.table import Table
+
+    table = Table(title=f"{len(engine.table)} active clusters (largest {top})")
+    for column in ("cluster", "size", "keywords"):
+        table.add_column(column)
+    for entry in sorted(engine.catalog(), key=lambda e: -e.size)[:top]:
+        if entry.status == "active":
+            table.add_row(str(entry.cluster_id), f"{entry.size:.0f}", ", ".join(entry.keywords))
+    return table
+
+
 def tell_how_it_ended(summary: FileRunSummary) -> None:
     """On standard error, whatever the console's quietness: an early end is never silent."""
     if summary.damage is not None:
@@ -121,6 +136,8 @@ def tell_how_it_ended(summary: FileRunSummary) -> None:
             "Check the file (gzip -t for a .gz) and run again on a good copy.",
             file=sys.stderr,
         )
+    elif summary.mismatch is not None:
+        print(summary.mismatch, file=sys.stderr)
     elif summary.interrupted:
         print(
             f"interrupted: the {summary.read} posts read so far are labelled, the rest of the input was not read",

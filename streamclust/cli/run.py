@@ -17,6 +17,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--config", type=Path, help="a YAML preset (see configs/); STREAMCLUST_* env vars override"
     )
     parser.add_argument(
+        "--bootstrap", help="the Kafka broker(s), host:port (overrides kafka.bootstrap_servers)"
+    )
+    parser.add_argument(
         "--instance-id",
         help="unique name of this worker (suffixes kafka.transactional_id); "
         "give each worker of a group its own",
@@ -95,7 +98,8 @@ def run(args: argparse.Namespace) -> int:
     from streamclust.io.kafka import KafkaWorker
     from streamclust.obs.logs import setup_logging
 
-    settings = load_settings(args.config)
+    overrides = {"kafka": {"bootstrap_servers": args.bootstrap}} if args.bootstrap else {}
+    settings = load_settings(args.config, **overrides)
     setup_logging(settings.logging.level, settings.logging.format)
     metrics = None
     if settings.http.enabled:

@@ -2,8 +2,9 @@
 whatever the input holds.
 
 Every unreadable line or row becomes a reject with its reason and line number and the run goes on. Reading
-stops early only at damage (a truncated or corrupt gzip, a read error) or on Ctrl-C; either way the posts read
-so far, including those held for warm-up, are labelled before the run ends. ``FileRunSummary.exit_code`` says
+stops early only at damage (a truncated or corrupt gzip, a read error), on Ctrl-C, or when the first lines all
+lack the field the settings name (``io/missing_field.py``); either way the posts read so far, including those
+held for warm-up, are labelled before the run ends. ``FileRunSummary.exit_code`` says
 how it ended.
 """
 
@@ -40,6 +41,7 @@ log = logging.getLogger("streamclust.files")
 
 EXIT_OK = 0
 EXIT_INTERNAL_ERROR = 1  # posts were read but not all labelled: a bug, please report it
+EXIT_SETTINGS_MISMATCH = 2  # the input lacks the field the settings name: the message says which to change
 EXIT_DAMAGED_INPUT = 3  # the input is truncated or corrupt: everything before the damage is labelled
 EXIT_INTERRUPTED = 130  # Ctrl-C: everything read before it is labelled
 
@@ -54,6 +56,7 @@ class FileRunSummary:
     damage: str | None = None  # what stopped reading early, when the input is damaged
     damaged_line: int | None = None
     interrupted: bool = False
+    mismatch: str | None = None  # the input does not match the settings: what to change
 
     @property
     def rejected(self) -> int:
@@ -65,6 +68,8 @@ class FileRunSummary:
             return EXIT_INTERNAL_ERROR
         if self.damage is not None:
             return EXIT_DAMAGED_INPUT
+        if self.mismatch is not None:
+            return EXIT_SETTINGS_MISMATCH
         return EXIT_INTERRUPTED if self.interrupted else EXIT_OK
 
 
@@ -133,7 +138,7 @@ class FileRun:
         summary = self.summary
         summary.damage, summary.interrupted = lines.damage, summary.interrupted or lines.interrupted
         summary.damaged_line = lines.line if lines.damage is not None else None
-        if self.checkpoints is not None:
+        if self.checkpoints is not None and summary.mismatch is None:
             self.checkpoints.at_end(self.engine)
         return summary
 
@@ -154,6 +159,7 @@ class FileRun:
         for failure in batch.failures:
             self.outputs.rejects.write(reject_row(failure))
             self.summary.reasons[failure.reason] += 1
+        self.summary.mismatch = batch.mismatch
         self.summary.read += len(batch.posts)
         if batch.posts:
             self.write(self.engine.process(batch.posts))

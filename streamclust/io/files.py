@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import os
 import sys
 import zlib
 from collections.abc import Iterator
@@ -14,8 +15,9 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from streamclust.config import InputSettings
-from streamclust.errors import InputError
+from streamclust.errors import InputError, OutputError
 from streamclust.io.decode import DecodeFailure, decode_json, post_from_mapping, short
+from streamclust.io.missing_field import MissingFieldCheck
 from streamclust.result import LabelBatch
 from streamclust.schema import ClusterEvent, Post
 
@@ -43,6 +45,7 @@ class InputProgress:
 class InputBatch:
     posts: list[Post] = field(default_factory=list)
     failures: list[DecodeFailure] = field(default_factory=list)
+    mismatch: str | None = None  # the input does not match the settings: reading stopped, this says why
 
 
 @contextmanager
@@ -204,8 +207,10 @@ def read_batches(
 ) -> Iterator[InputBatch]:
     """Batches of ``batch_size`` posts with the failures met on the way; the damage reject comes last.
 
-    Ctrl-C while reading ends the batches, the posts already read still come in the last one."""
+    Ctrl-C while reading ends the batches, the posts already read still come in the last one. When the first
+    records all lack the same field, the batch that says so (``mismatch``) is the last (MissingFieldCheck)."""
     records = read_csv(lines, fields) if fmt == "csv" else read_jsonl(lines, fields)
+    check = MissingFieldCheck(fields, fmt)
     batch = InputBatch()
     try:
         for record in records:
@@ -213,34 +218,64 @@ def read_batches(
                 batch.posts.append(record)
             else:
                 batch.failures.append(record)
+            check.see(record)
+            if check.mismatch is not None:
+                batch.mismatch = check.mismatch
+                yield batch
+                return
             if len(batch.posts) >= batch_size:
                 yield batch
                 batch = InputBatch()
     except KeyboardInterrupt:
         lines.interrupted = True
+    if not lines.interrupted:
+        batch.mismatch = check.verdict(at_end=True)
     damage = lines.damage_failure()
     if damage is not None:
         batch.failures.append(damage)
-    if batch.posts or batch.failures:
+    if batch.posts or batch.failures or batch.mismatch:
         yield batch
 
 
 class JsonlWriter:
-    """Appends one JSON object per line to a file (or discards everything when no path is given)."""
+    """Appends one JSON object per line to a file, or to ``stream`` (left open) when no path is given; with
+    neither, everything is discarded."""
 
-    def __init__(self, path: Path | None) -> None:
-        self.handle: IO[str] | None = None
+    def __init__(self, path: Path | None, stream: IO[str] | None = None) -> None:
+        self.handle: IO[str] | None = stream
+        self.owned = path is not None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.handle = path.open("w", encoding="utf-8")
 
     def write(self, record: dict[str, Any]) -> None:
-        if self.handle is not None:
+        if self.handle is None:
+            return
+        try:
             self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        except BrokenPipeError:
+            self.stop_writing_to_a_closed_pipe()
+
+    def stop_writing_to_a_closed_pipe(self) -> None:
+        """The reader of the stream went away (``streamclust cluster posts.jsonl | head``): stop the run."""
+        if self.handle is not None and not self.owned:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), self.handle.fileno())  # nothing left to flush at exit
+        self.handle = None
+        raise OutputError(
+            "standard output was closed by the program reading the labels (such as head): the run stopped; "
+            "give --labels FILE to keep every label"
+        )
 
     def close(self) -> None:
-        if self.handle is not None:
+        if self.handle is None:
+            return
+        if self.owned:
             self.handle.close()
+            return
+        try:
+            self.handle.flush()
+        except BrokenPipeError:
+            self.stop_writing_to_a_closed_pipe()
 
 
 def label_rows(labels: LabelBatch) -> Iterator[dict[str, Any]]:
