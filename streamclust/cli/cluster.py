@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         outputs.close()
     elapsed = time.perf_counter() - started
 
-    table = Table(title=f"{len(engine.table)} active clusters (largest {args.top})")
+    table = Table(title=f"{len(engine.clusters)} active clusters (largest {args.top})")
     for column in ("cluster", "size", "keywords"):
         table.add_column(column)
     for entry in sorted(engine.catalog(), key=lambda e: -e.size)[: args.top]:

@@ -39,8 +39,7 @@ def is_settled(engine: Any) -> bool:
     (A retrain still running when a checkpoint is taken would be started again, later, by the restored engine;
     waiting until it has finished keeps a restart exact. A finished one waiting for its swap is captured.)
     """
-    job = getattr(engine, "job", None)
-    return bool(engine.is_warm) and not engine.pending_post_ids and (job is None or not job.running)
+    return bool(engine.is_settled)
 
 
 @dataclass
