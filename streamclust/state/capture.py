@@ -22,13 +22,14 @@ from streamclust.config import Settings
 from streamclust.engine import Engine
 from streamclust.errors import CheckpointError, CorruptCheckpointError
 from streamclust.featurize import Featurizer
+from streamclust.result import SnapshotEngine
 from streamclust.stages import PARTS, EngineSnapshot
 from streamclust.state.model_state import FORMAT_VERSION, ModelState
 from streamclust.state.portable import join_arrays, split_arrays
 from streamclust.state.shape import check_fits, describe_shape, fingerprint
 
 
-def capture(engine: Engine) -> ModelState:
+def capture(engine: SnapshotEngine) -> ModelState:
     """A copy of the engine's whole model state (safe between batches while a retrain runs)."""
     snapshot = engine.snapshot()
     arrays: dict[str, np.ndarray] = {}
