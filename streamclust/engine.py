@@ -41,21 +41,11 @@ from streamclust.stages import EngineSnapshot
 from streamclust.stages.births import Births
 from streamclust.stages.clusters import Clusters
 from streamclust.stages.lifecycle import Lifecycle
-from streamclust.stages.retraining import Retraining, training_plan
+from streamclust.stages.retraining import Retraining, RetrainOutcome, training_plan
+from streamclust.threads import set_compute_threads
 
 RECONSTRUCTION_SAMPLE = 32  # posts per batch whose reconstruction error feeds the drift detector
 WARM_UP_STEP = 500  # warm-up posts are clustered in steps of this many, as batches would be
-
-
-@dataclass
-class RetrainOutcome:
-    """What happened to retraining during one batch."""
-
-    retrain_started: bool = False
-    retrained: bool = False
-    retrain_seconds: float | None = None
-    retrain_error: str | None = None
-    label_agreement: float | None = None
 
 
 @dataclass
@@ -406,16 +396,3 @@ class Engine:
             active_clusters=len(self.clusters),
             model_version=self.model_version,
         )
-
-
-def set_compute_threads(threads: int) -> None:
-    """Threads for torch, FAISS and numpy's BLAS in this process (a process-wide setting, applied once by the
-    adapters). The engine's matrices are small: extra BLAS threads only wait on each other, and on a busy
-    machine they made the engine several times slower."""
-    import faiss
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(threads)
-    faiss.omp_set_num_threads(threads)
-    threadpool_limits(limits=threads, user_api="blas")

@@ -27,6 +27,17 @@ class FinishedRetrain:
     error: str | None = None
 
 
+@dataclass
+class RetrainOutcome:
+    """What happened to retraining during one batch."""
+
+    retrain_started: bool = False
+    retrained: bool = False
+    retrain_seconds: float | None = None
+    retrain_error: str | None = None
+    label_agreement: float | None = None
+
+
 def training_plan(settings: EncoderSettings, seed: int, version: int) -> TrainingPlan:
     """The first model trains ``epochs``; a retrain continues from the current weights for ``retrain_epochs``."""
     return TrainingPlan(
