@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 from streamclust.schema import CatalogEntry, ClusterEvent, LabelRecord, Post
+
+if TYPE_CHECKING:
+    from streamclust.encode.autoencoder import AutoencoderShape
+    from streamclust.featurize.base import Featurizer
+    from streamclust.stages import EngineSnapshot
 
 
 @dataclass(frozen=True)
@@ -99,3 +104,24 @@ class ClusterEngine(Protocol):
     def catalog(self) -> list[CatalogEntry]: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class SnapshotEngine(ClusterEngine, Protocol):
+    """An engine whose model state can be checkpointed (the real one; test doubles need not be).
+
+    ``snapshot()`` is the whole model state, stage by stage; ``is_settled`` says whether a snapshot taken now
+    restores to exactly this model (warm, holding no posts, no retrain running). ``featurizer`` and ``shape``
+    say which engines a snapshot fits (``state/shape.py``).
+    """
+
+    @property
+    def featurizer(self) -> Featurizer: ...
+
+    @property
+    def shape(self) -> AutoencoderShape: ...
+
+    @property
+    def is_settled(self) -> bool: ...
+
+    def snapshot(self) -> EngineSnapshot: ...

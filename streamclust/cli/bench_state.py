@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         "data": str(args.data),
         "posts": len(posts),
         "model_version": state.model_version,
-        "clusters": len(engine.table),
+        "clusters": len(engine.clusters),
         "checkpoint_bytes": len(blob),
         "chunks_on_the_state_topic": -(-len(blob) // settings.state.chunk_bytes),
         "bytes_by_part": bytes_by_part(state),
@@ -123,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     ms = {name: 1000 * value for name, value in summary["median_seconds"].items()}
     restore_ms, load_ms = ms["restore_with_engine_build"], ms["load_into_built_engine"]
     print(
-        f"checkpoint of {len(posts)} posts ({len(engine.table)} clusters, model v{state.model_version}): "
+        f"checkpoint of {len(posts)} posts ({len(engine.clusters)} clusters, model v{state.model_version}): "
         f"{len(blob) / 2**20:.1f} MiB ({summary['chunks_on_the_state_topic']} state-topic chunks); medians of "
         f"{args.runs}: capture {ms['capture']:.0f} ms, encode {ms['encode']:.0f} ms, decode {ms['decode']:.0f} ms, "
         f"restore {restore_ms:.0f} ms (load into a built engine {load_ms:.0f} ms); "

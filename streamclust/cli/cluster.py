@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
 def cluster_table(engine: Engine, top: int) -> Table:
     from rich.table import Table
 
-    table = Table(title=f"{len(engine.table)} active clusters (largest {top})")
+    table = Table(title=f"{len(engine.clusters)} active clusters (largest {top})")
     for column in ("cluster", "size", "keywords"):
         table.add_column(column)
     for entry in sorted(engine.catalog(), key=lambda e: -e.size)[:top]:

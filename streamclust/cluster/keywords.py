@@ -185,13 +185,31 @@ class ClusterKeywords:
         return keywords
 
     def snapshot(self) -> dict[str, Any]:
+        """Per-cluster term counts flattened in their order: cluster ids, their number of terms, columns,
+        counts; and the term totals."""
+        clusters = list(self.counts)
         return {
-            "clusters": {str(c): {str(t): v for t, v in terms.items()} for c, terms in self.counts.items()},
+            "n_columns": self.n_columns,
+            "max_terms": self.max_terms,
+            "clusters": np.array(clusters, dtype=np.int64),
+            "lengths": np.array([len(self.counts[c]) for c in clusters], dtype=np.int64),
+            "columns": np.array([column for c in clusters for column in self.counts[c]], dtype=np.int64),
+            "counts": np.array([n for c in clusters for n in self.counts[c].values()], dtype=np.float64),
             "term_totals": self.term_totals.copy(),
         }
 
     def restore(self, state: dict[str, Any]) -> None:
-        self.counts = {
-            int(c): {int(t): float(v) for t, v in terms.items()} for c, terms in state["clusters"].items()
-        }
-        self.term_totals = np.array(state["term_totals"], dtype=np.float64)
+        ends = np.cumsum(state["lengths"]).tolist()
+        starts = [0, *ends[:-1]]
+        columns = np.asarray(state["columns"]).tolist()
+        counts = np.asarray(state["counts"]).tolist()
+        self.counts = {}
+        for cluster_id, start, end in zip(np.asarray(state["clusters"]).tolist(), starts, ends, strict=True):
+            self.counts[int(cluster_id)] = dict(zip(columns[start:end], counts[start:end], strict=True))
+        self.term_totals = np.asarray(state["term_totals"]).astype(np.float64)
+
+    @classmethod
+    def from_snapshot(cls, state: dict[str, Any]) -> ClusterKeywords:
+        keywords = cls(int(state["n_columns"]), int(state["max_terms"]))
+        keywords.restore(state)
+        return keywords

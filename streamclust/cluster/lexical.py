@@ -173,6 +173,9 @@ class LexicalProfiles:
 
     def snapshot(self) -> dict[str, Any]:
         return {
+            "n_columns": self.n_columns,
+            "idf_half_life_posts": self.idf_half_life_posts,
+            "terms_per_cluster": self.terms_per_cluster,
             "document_frequency": self.document_frequency.copy(),
             "documents": float(self.documents),
             "indptr": self.profiles.indptr.astype(np.int64),
@@ -189,6 +192,14 @@ class LexicalProfiles:
             shape=(len(indptr) - 1, self.n_columns),
         )
         self.norms = row_norms(self.profiles)
+
+    @classmethod
+    def from_snapshot(cls, state: dict[str, Any]) -> LexicalProfiles:
+        profiles = cls(
+            int(state["n_columns"]), int(state["idf_half_life_posts"]), int(state["terms_per_cluster"])
+        )
+        profiles.restore(state)
+        return profiles
 
 
 def row_norms(matrix: csr_matrix) -> np.ndarray:

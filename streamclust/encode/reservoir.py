@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from streamclust.errors import CheckpointError
 from streamclust.featurize.base import FeatureBatch, SparseRows
 
 MAX_ENTRIES_PER_ROW = 192
@@ -104,3 +105,28 @@ class Reservoir:
 
     def contents(self) -> FeatureBatch:
         return self.store.get(np.arange(self.filled))
+
+    def snapshot(self) -> dict[str, Any]:
+        """The filled slots' rows, the counters and the random generator's state."""
+        rows = {
+            name: values[: self.filled].copy()
+            for name, values in self.store.snapshot().items()
+            if values is not None
+        }
+        return {"rows": rows, "seen": self.seen, "filled": self.filled, "rng": self.rng.bit_generator.state}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """The saved rows in their slots; when the capacity is smaller than it was, the rows past it are
+        dropped."""
+        rows = state["rows"]
+        filled = min(int(state["filled"]), self.capacity)
+        for name in ("lengths", "indices", "values", "dense"):
+            target = getattr(self.store, name)
+            saved = rows.get(name)
+            if (target is None) != (saved is None):
+                raise CheckpointError(f"the checkpoint's reservoir does not match these settings ({name})")
+            if target is not None and saved is not None:
+                target[:filled] = saved[:filled]
+        self.filled = filled
+        self.seen = int(state["seen"])
+        self.rng.bit_generator.state = state["rng"]

@@ -50,7 +50,7 @@ class FileCheckpoints:
         self.schedule.saved(state.position, self.clock())
         self.say(
             f"resuming from the checkpoint in {self.directory.path}: model version {state.model_version}, "
-            f"{state.position} posts learned from, {len(engine.table)} clusters"
+            f"{state.position} posts learned from, {len(engine.clusters)} clusters"
         )
         return engine
 

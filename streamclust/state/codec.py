@@ -188,6 +188,7 @@ def unsupported_version(version: int) -> str:
             f"(which reads version {FORMAT_VERSION}); upgrade streamclust, or start the model afresh"
         )
     return (
-        f"the checkpoint has format version {version}, which this streamclust (version {FORMAT_VERSION}) "
-        "no longer reads; start the model afresh"
+        f"the checkpoint has format version {version}, written by an older streamclust; this one reads "
+        f"version {FORMAT_VERSION} only. Start the model afresh (an empty state_dir in file mode, "
+        "`streamclust run --fresh-model` with Kafka), or keep running the streamclust version that wrote it"
     )

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-FORMAT_VERSION = 2  # 2: lexical profiles and provisional clusters; no outlier buffer
+FORMAT_VERSION = 3  # 3: one part per engine stage; 2: lexical profiles and provisional clusters
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ import hashlib
 import json
 from typing import Any
 
-from streamclust.engine import Engine
 from streamclust.errors import CheckpointError
+from streamclust.result import SnapshotEngine
 
 FEATURIZER_KINDS = {
     "HashingFeaturizer": "hashing",
@@ -29,7 +29,7 @@ SETTING_OF = {
 }
 
 
-def describe_shape(engine: Engine) -> dict[str, Any]:
+def describe_shape(engine: SnapshotEngine) -> dict[str, Any]:
     """The engine's featurizer and autoencoder shape: a checkpoint fits only an engine with the same."""
     featurizer = engine.featurizer
     lexical = getattr(featurizer, "lexical", featurizer)
@@ -52,7 +52,7 @@ def fingerprint(shape: dict[str, Any]) -> str:
     return hashlib.sha256(canonical).hexdigest()[:16]
 
 
-def check_fits(saved: dict[str, Any], engine: Engine) -> None:
+def check_fits(saved: dict[str, Any], engine: SnapshotEngine) -> None:
     """Raise CheckpointError naming every setting in which the checkpoint and the engine differ."""
     current = describe_shape(engine)
     differences = [

@@ -46,4 +46,4 @@ def test_the_cluster_cap_retires_the_smallest_cluster_and_its_id_is_not_reused()
     catalog = {entry.cluster_id: entry for entry in engine.catalog()}
     assert catalog[gone.cluster_id].status == "retired"
     assert all(catalog[cluster_id].status == "active" for cluster_id in sizes_when_retired)
-    assert sum(entry.status == "active" for entry in catalog.values()) == len(engine.table)
+    assert sum(entry.status == "active" for entry in catalog.values()) == len(engine.clusters)

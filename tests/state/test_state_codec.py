@@ -89,6 +89,13 @@ def test_a_checkpoint_from_a_newer_format_asks_for_an_upgrade() -> None:
         decode_state(bytes(blob))
 
 
+def test_a_checkpoint_from_an_older_format_says_how_to_go_on() -> None:
+    blob = bytearray(encode_state(example_state()))
+    struct.pack_into("<I", blob, len(MAGIC), FORMAT_VERSION - 1)
+    with pytest.raises(CheckpointError, match=r"older streamclust.*Start the model afresh.*--fresh-model"):
+        decode_state(bytes(blob))
+
+
 def test_arrays_of_python_objects_are_neither_written_nor_read() -> None:
     state = example_state()
     objects = ModelState(**{**state.__dict__, "arrays": {"ids": np.array(["a", None], dtype=object)}})

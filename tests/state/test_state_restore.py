@@ -45,27 +45,31 @@ def test_a_restored_engine_continues_exactly_like_an_uninterrupted_one(stop: int
     checkpoint = decode_state(encode_state(capture(first)))
     resumed = restore(checkpoint, settings)
     # the index proposes the same candidates: it was built from the same centroids, as long ago
-    assert np.array_equal(resumed.index.built_from, first.index.built_from)
-    assert resumed.index.updates_since_build == first.index.updates_since_build
+    assert np.array_equal(resumed.clusters.index.built_from, first.clusters.index.built_from)
+    assert resumed.clusters.index.updates_since_build == first.clusters.index.updates_since_build
     continued = run(resumed, STREAM[stop:])
 
     assert continued == {post.id: expected[post.id] for post in STREAM[stop:]}
     assert resumed.model_version == uninterrupted.model_version > checkpoint.model_version
-    assert resumed.table.next_id == uninterrupted.table.next_id
+    assert resumed.clusters.table.next_id == uninterrupted.clusters.table.next_id
 
 
 def test_a_retrain_still_running_at_capture_starts_again_after_restore() -> None:
     settings = small_settings()
     engine = Engine.from_settings(settings)
     run(engine, STREAM[:650])
-    assert engine.job is not None
-    engine.job.thread = _AliveThread()  # as if it were still training in the background
+    assert engine.retraining.job is not None
+    engine.retraining.job.thread = _AliveThread()  # as if it were still training in the background
     state = capture(engine)
-    assert not any(name.startswith("pending/") for name in state.tensors)
+    assert not any(name.startswith("retraining/pending/") for name in state.tensors)
     resumed = restore(state, settings)
-    assert resumed.job is None
+    assert resumed.retraining.job is None
     result = resumed.process(STREAM[650:700], now=NOW)
-    assert result.stats.retrain_started and resumed.job is not None and resumed.job.reason == "posts"
+    assert (
+        result.stats.retrain_started
+        and resumed.retraining.job is not None
+        and resumed.retraining.job.reason == "posts"
+    )
 
 
 class _AliveThread:

@@ -413,6 +413,8 @@ class ModelWatcher(threading.Thread):
         self._halt = threading.Event()
 
     def run(self) -> None:
+        from streamclust.state.capture import cluster_ids
+
         current = (0, -1)
         while not self._halt.is_set():
             state = self.follower.poll_newer(*current, timeout_ms=200)
@@ -420,7 +422,7 @@ class ModelWatcher(threading.Thread):
                 current = state.order
                 at = time.time()
                 self.seen.append((at, state.position))
-                self.clusters_seen.append((at, state.arrays["table/ids"].tolist()))
+                self.clusters_seen.append((at, cluster_ids(state)))
         self.follower.close()
 
     def wait_for(self, position: int, timeout: float) -> bool:

@@ -12,11 +12,12 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeGuard
 
 from kafka import TopicPartition
 
 from streamclust.errors import CheckpointError
+from streamclust.result import SnapshotEngine
 from streamclust.state.capture import capture
 from streamclust.state.model_state import ModelState
 from streamclust.state.records import state_records
@@ -26,21 +27,16 @@ log = logging.getLogger("streamclust.kafka")
 KeyValue = tuple[bytes, bytes]
 
 
-def can_checkpoint(engine: Any) -> bool:
-    """Whether ``engine`` is the real engine, whose state can be captured (test doubles cannot)."""
-    from streamclust.engine import Engine
-
-    return isinstance(engine, Engine)
+def can_checkpoint(engine: object) -> TypeGuard[SnapshotEngine]:
+    """Whether ``engine`` offers the snapshot contract, so its state can be captured (test doubles need not)."""
+    return isinstance(engine, SnapshotEngine)
 
 
-def is_settled(engine: Any) -> bool:
-    """Warm, holding no posts and with no retrain running: a capture now restores to exactly this model.
-
-    (A retrain still running when a checkpoint is taken would be started again, later, by the restored engine;
-    waiting until it has finished keeps a restart exact. A finished one waiting for its swap is captured.)
-    """
-    job = getattr(engine, "job", None)
-    return bool(engine.is_warm) and not engine.pending_post_ids and (job is None or not job.running)
+def is_settled(engine: SnapshotEngine) -> bool:
+    """Whether a capture now restores to exactly this model (the engine says: warm, holding no posts, no
+    retrain running). A retrain still running when a checkpoint is taken would be started again, later, by the
+    restored engine; waiting until it has finished keeps a restart exact."""
+    return engine.is_settled
 
 
 @dataclass
@@ -103,7 +99,7 @@ def offsets_of(state: ModelState) -> dict[TopicPartition, int]:
 
 
 def take_checkpoint(
-    engine: Any, offsets: dict[TopicPartition, int], namespace: str, chunk_bytes: int
+    engine: SnapshotEngine, offsets: dict[TopicPartition, int], namespace: str, chunk_bytes: int
 ) -> Checkpoint:
     """Capture ``engine`` with the offsets it has learned up to and cut it into state-topic records."""
     started = time.perf_counter()

@@ -60,7 +60,7 @@ class FollowedModel:
             extra={
                 "model_version": newer.model_version,
                 "position": newer.position,
-                "clusters": len(engine.table),
+                "clusters": len(engine.clusters),
                 "restore_seconds": round(self.published_at - started, 3),
             },
         )

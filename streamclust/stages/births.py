@@ -1,0 +1,149 @@
+"""The births stage: new clusters from the posts of a batch that no cluster took, and the provisional ones
+among them until they are confirmed.
+
+Posts no cluster took are grouped in one pass (``cluster/births.py``); each group opens a cluster. A cluster
+born with fewer than ``min_cluster_size`` members is provisional: its posts are labelled with it (as
+outliers) and their ids are kept, so that the ``created`` event that confirms it can list them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse import csr_matrix
+
+from streamclust.cluster.births import group_posts
+from streamclust.cluster.table import ClusterTable
+from streamclust.encode.autoencoder import normalize
+from streamclust.stages import Snapshot
+from streamclust.stages.clusters import Clusters
+
+Created = tuple[int, list[str]]  # a confirmed cluster's id and the posts it had while provisional
+
+
+class Births:
+    def __init__(self, semantic_weight: float = 0.5, min_cluster_size: int = 5) -> None:
+        self.semantic_weight = semantic_weight
+        self.min_cluster_size = min_cluster_size
+        self.provisional_members: dict[int, list[str]] = {}  # post ids of clusters not yet confirmed
+
+    def group_newcomers(
+        self,
+        latents: np.ndarray,
+        weighted: csr_matrix,
+        accepted: np.ndarray,
+        similarities: np.ndarray,
+        threshold: float,
+    ) -> np.ndarray:
+        """The new group of each post that opens or joins a new cluster in this batch (-1: an existing one).
+
+        Posts no cluster took are grouped in one pass (``births.group_posts``). A post an existing cluster
+        took moves to a new group it is more similar to: within a batch, the posts of a topic that arrives
+        with it must not scatter into older clusters only because theirs did not exist yet.
+        """
+        weight = self.semantic_weight
+        misfits = np.flatnonzero(~accepted)
+        groups = np.full(len(latents), -1, dtype=np.int64)
+        groups[misfits] = group_posts(
+            latents[misfits] @ latents[misfits].T,
+            (weighted[misfits] @ weighted[misfits].T).toarray(),
+            weight,
+            threshold,
+        )
+        taken = np.flatnonzero(accepted)
+        if len(taken) == 0:
+            return groups
+        sums, lexical_sums = group_sums(latents[misfits], weighted[misfits], groups[misfits])
+        blend = weight * (latents[taken] @ normalize(sums).T) + (1.0 - weight) * cosine_to_sums(
+            weighted[taken], lexical_sums
+        )
+        best = blend.argmax(axis=1)
+        moves = blend[np.arange(len(taken)), best] > similarities[taken]
+        groups[taken[moves]] = best[moves]
+        return groups
+
+    def joined(self, post_ids: list[str], cluster_ids: list[int]) -> None:
+        """Posts that joined provisional clusters (in order)."""
+        for post_id, cluster_id in zip(post_ids, cluster_ids, strict=True):
+            self.provisional_members.setdefault(cluster_id, []).append(post_id)
+
+    def open(
+        self,
+        clusters: Clusters,
+        post_ids: list[str],
+        latents: np.ndarray,
+        weighted: csr_matrix,
+        groups: np.ndarray,
+        position: int,
+        now: float,
+    ) -> tuple[np.ndarray, np.ndarray, list[Created]]:
+        """New clusters, one per group of posts: the posts' new cluster ids, their similarities to them, and
+        the clusters born confirmed (with ``min_cluster_size`` members or more)."""
+        weight = self.semantic_weight
+        sums, lexical_sums = group_sums(latents, weighted, groups)
+        sizes = np.bincount(groups).astype(np.float64)
+        centroids = normalize(sums)
+        latent_similarity = np.sum(latents * centroids[groups], axis=1)
+        lexical_norms = np.sqrt(np.asarray(lexical_sums.multiply(lexical_sums).sum(axis=1)).ravel())
+        lexical_dots = np.asarray(weighted.multiply(lexical_sums[groups]).sum(axis=1)).ravel()
+        similarities = weight * latent_similarity + (1.0 - weight) * lexical_dots / np.maximum(
+            lexical_norms[groups], 1e-12
+        )
+        means = np.bincount(groups, weights=latent_similarity) / sizes
+        confirmed = sizes >= self.min_cluster_size
+        new_ids = clusters.add(centroids, sizes, means, lexical_sums, confirmed, position, now)
+        born: list[Created] = []
+        for group, cluster_id in enumerate(new_ids.tolist()):
+            members = [post_ids[i] for i in np.flatnonzero(groups == group).tolist()]
+            if confirmed[group]:
+                born.append((cluster_id, members))
+            else:
+                self.provisional_members[cluster_id] = members
+        return new_ids[groups], similarities.astype(np.float32), born
+
+    def confirm(self, table: ClusterTable, born: list[Created]) -> list[Created]:
+        """The clusters born confirmed, then those that just reached ``min_cluster_size`` members."""
+        ready = np.flatnonzero(~table.confirmed & (table.members >= self.min_cluster_size))
+        created = list(born)
+        for row in ready.tolist():
+            table.confirmed[row] = True
+            cluster_id = int(table.ids[row])
+            created.append((cluster_id, self.provisional_members.pop(cluster_id, [])))
+        return created
+
+    def take(self, cluster_id: int) -> list[str] | None:
+        """The members of a provisional cluster that is merged, confirmed or ended (None: it was not one)."""
+        return self.provisional_members.pop(cluster_id, None)
+
+    def keep(self, cluster_id: int, members: list[str]) -> None:
+        self.provisional_members[cluster_id] = members
+
+    def snapshot(self) -> Snapshot:
+        return {
+            "provisional_members": [
+                [cluster_id, list(ids)] for cluster_id, ids in self.provisional_members.items()
+            ]
+        }
+
+    def restore(self, snapshot: Snapshot) -> None:
+        self.provisional_members = {
+            int(cluster_id): [str(post_id) for post_id in ids]
+            for cluster_id, ids in snapshot["provisional_members"]
+        }
+
+
+def group_sums(
+    latents: np.ndarray, weighted: csr_matrix, groups: np.ndarray
+) -> tuple[np.ndarray, csr_matrix]:
+    """Per group (0 .. max): the sum of its posts' latents and of their weighted lexical rows."""
+    n_groups = int(groups.max()) + 1
+    one_hot = csr_matrix(
+        (np.ones(len(groups), dtype=np.float32), (groups, np.arange(len(groups)))),
+        shape=(n_groups, len(groups)),
+    )
+    return np.asarray(one_hot @ latents, dtype=np.float32), csr_matrix(one_hot @ weighted)
+
+
+def cosine_to_sums(weighted: csr_matrix, sums: csr_matrix) -> np.ndarray:
+    """Cosine of each weighted row to each summed row, dense [rows, sums]."""
+    norms = np.sqrt(np.asarray(sums.multiply(sums).sum(axis=1)).ravel())
+    return (weighted @ sums.T).toarray() / np.maximum(norms, 1e-12)[None, :]
