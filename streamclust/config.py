@@ -115,7 +115,12 @@ class EncoderSettings(Section):
     )
     drift_detector: Literal["adwin", "page_hinkley", "off"] = Field(
         default="adwin",
-        description="watches the reconstruction error; a detected drift starts a retrain ('off': never)",
+        description="watches the share of posts that no cluster takes ('off': no drift detection)",
+    )
+    retrain_on_drift: bool = Field(
+        default=False,
+        description="start a retrain when the drift detector fires (off: a drift is only reported, as a metric "
+        "and in the batch stats; docs/quality.md has the numbers behind the default)",
     )
     drift_delta: float = Field(
         default=0.002,

@@ -44,7 +44,7 @@ from streamclust.stages.lifecycle import Lifecycle
 from streamclust.stages.retraining import Retraining, RetrainOutcome, training_plan
 from streamclust.threads import set_compute_threads
 
-RECONSTRUCTION_SAMPLE = 32  # posts per batch whose reconstruction error feeds the drift detector
+RECONSTRUCTION_SAMPLE = 32  # posts per batch whose mean reconstruction error is reported (a metric)
 WARM_UP_STEP = 500  # warm-up posts are clustered in steps of this many, as batches would be
 
 
@@ -56,6 +56,7 @@ class Assignment:
     similarities: np.ndarray
     provisional: np.ndarray
     events: list[ClusterEvent]
+    misfits: np.ndarray  # no existing cluster took the post (it opened or joined a new one)
     centroid_shift: float = 0.0
 
 
@@ -252,9 +253,9 @@ class Engine:
         features = self.featurizer.transform([post.text for post in posts])
         latents = self.encoder.encode(features)
         error = self._reconstruction_error(features)
-        drift = self.retraining.watch(error)
 
         assignment = self._learn(posts, features, latents, now)
+        drift = self.retraining.watch(assignment.misfits)
         self.position += n
         self.clusters.decay(n)
         self.retraining.remember(features)
@@ -288,6 +289,7 @@ class Engine:
         weighted = clusters.weigh(features.terms)
         rows, similarities, latent_similarity = clusters.nearest(latents, weighted)
         accepted = clusters.accepts(rows, similarities)
+        misfits = ~accepted
         groups = np.full(n, -1, dtype=np.int64)
         if not accepted.all():
             groups = births.group_newcomers(
@@ -325,7 +327,7 @@ class Engine:
         created = births.confirm(clusters.table, born)
         events = self.lifecycle.announce(clusters, created, now, self.model_version)
         provisional = ~clusters.table.confirmed[clusters.table.rows_of(cluster_ids)]
-        return Assignment(cluster_ids, similarities.astype(np.float32), provisional, events, shift)
+        return Assignment(cluster_ids, similarities.astype(np.float32), provisional, events, misfits, shift)
 
     def _reconstruction_error(self, features: FeatureBatch) -> float:
         assert self.encoder is not None

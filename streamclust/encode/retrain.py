@@ -1,7 +1,7 @@
 """When to retrain the autoencoder, training off the hot path, and carrying cluster ids into the new latent space.
 
 A retrain starts every ``every_posts`` posts, every ``every_seconds`` seconds, or when the drift detector (river's
-ADWIN or Page-Hinkley over the batch-mean reconstruction error) fires. It trains a copy of the current model on a
+ADWIN or Page-Hinkley over the share of posts that no cluster takes) fires. It trains a copy of the current model on a
 snapshot of the reservoir, in a background thread. With ``swap="when_ready"`` it is swapped in at the first
 batch boundary at least ``swap_after_posts`` posts after it started at which training has finished, so the stream
 never waits for it. With ``swap="at_position"`` it is swapped in exactly ``swap_after_posts`` posts after it
@@ -26,10 +26,12 @@ from streamclust.featurize.base import FeatureBatch
 
 
 class DriftWatch:
-    """A river drift detector fed one value per batch.
+    """A river drift detector over a stream of values (the engine feeds one per post: 1 when no cluster took it).
 
-    It remembers the values fed since the last reset (the newest ``history_size``), so a checkpoint can
-    rebuild the detector by feeding them again to a fresh one: river's detectors have no portable state.
+    After each alarm the detector starts afresh, so one change raises one alarm rather than a run of them (river's
+    ADWIN keeps signalling while its window still straddles the change). It remembers the values fed since the
+    last reset (the newest ``history_size``), so a checkpoint can rebuild the detector by feeding them again to a
+    fresh one: river's detectors have no portable state.
     """
 
     def __init__(self, kind: str = "adwin", delta: float = 0.002, history_size: int = 10_000) -> None:
@@ -44,11 +46,22 @@ class DriftWatch:
             self.detector = drift.PageHinkley(delta=delta)
 
     def update(self, value: float) -> bool:
+        """Feed one value; whether it raised an alarm (the detector then starts afresh)."""
         if self.detector is None or not np.isfinite(value):
             return False
         self.history.append(float(value))
         self.detector.update(value)
-        return bool(self.detector.drift_detected)
+        if not self.detector.drift_detected:
+            return False
+        self.reset()
+        return True
+
+    def update_many(self, values: Iterable[float]) -> bool:
+        """Feed values in order; whether any of them raised an alarm."""
+        alarmed = False
+        for value in values:
+            alarmed |= self.update(value)
+        return alarmed
 
     def reset(self) -> None:
         self.history.clear()

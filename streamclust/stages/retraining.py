@@ -1,5 +1,5 @@
-"""The retraining stage: the reservoir the autoencoder is trained on, the drift detector that watches the
-reconstruction error, the retrain schedule, and the retrain in flight (``encode/retrain.py``).
+"""The retraining stage: the reservoir the autoencoder is trained on, the drift detector that watches the share
+of posts no cluster takes, the retrain schedule, and the retrain in flight (``encode/retrain.py``).
 
 It never touches the engine: ``finish`` hands back a finished retrain's encoder, which the engine carries its
 clusters into and swaps in; ``start_if_due`` starts the next one from the encoder the engine then has.
@@ -8,6 +8,8 @@ clusters into and swaps in; ``start_if_due`` starts the next one from the encode
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import numpy as np
 
 from streamclust.config import EncoderSettings
 from streamclust.encode.autoencoder import AutoencoderShape, Encoder, TrainingPlan
@@ -76,9 +78,11 @@ class Retraining:
         """Whether a retrain is training right now."""
         return self.job is not None and self.job.running
 
-    def watch(self, reconstruction_error: float) -> bool:
-        """Feed the drift detector one batch's error; whether it detects drift."""
-        return self.drift.update(reconstruction_error)
+    def watch(self, misfits: np.ndarray) -> bool:
+        """Feed the drift detector each post of a batch, 1.0 for a post no cluster took (it opened or joined a
+        new cluster) and 0.0 for the others; whether it detects drift. When topics change, that share rises
+        (the new topic's posts fit nothing) while the reconstruction error of a residual encoder barely moves."""
+        return self.drift.update_many(misfits.astype(np.float64).tolist())
 
     def remember(self, features: FeatureBatch) -> None:
         """Offer a batch's posts to the reservoir."""
@@ -105,7 +109,7 @@ class Retraining:
         """Start a retrain of ``current`` on the reservoir when one is due and none is in flight."""
         if self.job is not None:
             return False
-        reason = self.schedule.due(position, now, drift)
+        reason = self.schedule.due(position, now, drift and self.settings.retrain_on_drift)
         if reason is None or len(self.reservoir) < self.settings.batch_size:
             return False
         self.job = self.schedule.start(
