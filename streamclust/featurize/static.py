@@ -84,14 +84,15 @@ def pools_plain_means(model: Any) -> bool:
 def mean_pool(table: np.ndarray, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Per text, the float32 mean of ``table`` rows ``ids`` (texts in order, ``lengths`` ids each; zeros for none).
 
-    One sparse product sums each text's rows in token order, in float32, as model2vec's numpy mean does.
+    One sparse product (texts x vocabulary, one entry per token) with the table sums each text's rows in token
+    order, in float32, as model2vec's numpy mean does, without copying the rows out of the table first.
     """
     from scipy.sparse import csr_matrix
 
     indptr = np.concatenate([[0], np.cumsum(lengths)])
     ones = np.ones(len(ids), dtype=np.float32)
-    members = csr_matrix((ones, np.arange(len(ids)), indptr), shape=(len(lengths), len(ids)))
-    sums = np.asarray(members @ table[ids], dtype=np.float32)
+    tokens = csr_matrix((ones, ids, indptr), shape=(len(lengths), table.shape[0]))
+    sums = np.asarray(tokens @ table, dtype=np.float32)
     return sums / np.maximum(lengths, 1)[:, None].astype(np.float32)
 
 
