@@ -32,7 +32,15 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from kafka import KafkaProducer, TopicPartition
-from kafka.errors import KafkaError, ProducerFencedError
+from kafka.errors import (
+    CommitFailedError,
+    FencedInstanceIdError,
+    IllegalGenerationError,
+    KafkaError,
+    ProducerFencedError,
+    RebalanceInProgressError,
+    UnknownMemberIdError,
+)
 from kafka.structs import OffsetAndMetadata
 
 from streamclust.errors import KafkaSetupError
@@ -41,6 +49,15 @@ from streamclust.io.kafka.records import label_records
 from streamclust.result import LabelBatch
 
 RESTART = "restart"
+
+# The broker refused the transaction's offsets because the consumer group moved on (a rebalance).
+REBALANCE_ERRORS = (
+    CommitFailedError,
+    FencedInstanceIdError,
+    IllegalGenerationError,
+    RebalanceInProgressError,
+    UnknownMemberIdError,
+)
 
 
 @dataclass
@@ -60,6 +77,7 @@ class TransactionOutcome:
     error: str | None = None
     fenced: bool = False  # the broker fenced the producer (a second worker, or a transaction that timed out)
     open_seconds: float = 0.0  # how long the transaction was open when it ended
+    rebalance: bool = False  # refused because the consumer group rebalanced (stale group metadata)
 
 
 @dataclass(frozen=True)
@@ -72,13 +90,23 @@ class StartFailed:
     message: str
 
 
-def run_transaction(producer: KafkaProducer, job: TransactionJob) -> None:
+def run_transaction(producer: KafkaProducer, job: TransactionJob, flush_seconds: float | None = None) -> None:
+    """Send the job's records and offsets in one transaction and commit it; raises if anything failed.
+
+    Every record is flushed and checked before the commit, within ``flush_seconds``: kafka-python 3.0 waits
+    forever in ``commit_transaction`` when the broker refused a batch it split (a record too large for the
+    topic), so a refused record is raised here instead, and the transaction is aborted.
+    """
     producer.begin_transaction()
-    for topic, key, value in job.records:
-        producer.send(topic, key=key, value=value)
+    sent = [producer.send(topic, key=key, value=value) for topic, key, value in job.records]
     for labels in job.labels:
-        for key, value in label_records(labels):
-            producer.send(job.labels_topic, key=key, value=value)
+        sent.extend(
+            producer.send(job.labels_topic, key=key, value=value) for key, value in label_records(labels)
+        )
+    producer.flush(timeout=flush_seconds)  # raises KafkaError when not done in time
+    refused = next((future for future in sent if future.failed()), None)
+    if refused is not None:
+        raise refused.exception
     if job.offsets:
         offsets = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in job.offsets.items()}
         producer.send_offsets_to_transaction(offsets, job.group)
@@ -92,6 +120,8 @@ class _Producer:
         self.config = config
         self.connect_timeout = connect_timeout
         self.producer: KafkaProducer | None = None
+        # Well before the broker aborts the transaction for its timeout (that would fence the producer).
+        self.flush_seconds = config.get("transaction_timeout_ms", 60_000) / 2000.0
 
     def start(self) -> None:
         self.producer = connect_producer(self.config, self.connect_timeout)
@@ -106,10 +136,10 @@ class _Producer:
         assert self.producer is not None
         began = time.monotonic()
         try:
-            run_transaction(self.producer, job)
+            run_transaction(self.producer, job, self.flush_seconds)
         except ProducerFencedError as error:
             return TransactionOutcome(False, repr(error), fenced=True, open_seconds=time.monotonic() - began)
-        except KafkaError as error:
+        except Exception as error:  # a Kafka error, or a record the client could not encode
             return self.abort(error, began)
         return TransactionOutcome(True, open_seconds=time.monotonic() - began)
 
@@ -121,7 +151,12 @@ class _Producer:
             return TransactionOutcome(False, repr(fenced), fenced=True, open_seconds=time.monotonic() - began)
         except KafkaError:
             self.restart()  # init_transactions ends the open transaction
-        return TransactionOutcome(False, repr(error), open_seconds=time.monotonic() - began)
+        return TransactionOutcome(
+            False,
+            repr(error),
+            open_seconds=time.monotonic() - began,
+            rebalance=isinstance(error, REBALANCE_ERRORS),
+        )
 
     def close(self) -> None:
         if self.producer is not None:
