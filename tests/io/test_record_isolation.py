@@ -49,11 +49,14 @@ def test_hostile_records_are_failures_with_a_reason_not_exceptions(raw: bytes) -
     assert reason and detail and len(detail) <= 500
 
 
-def test_an_exception_in_the_decoder_names_its_class() -> None:
-    reason, detail = decode_record(b"[" * 100_000 + b"]" * 100_000, FIELDS)  # type: ignore[misc]
-    assert reason == "undecodable" or reason == "not_json"
-    if reason == "undecodable":
-        assert detail.startswith("RecursionError")
+def test_an_exception_in_the_decoder_names_its_class(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(raw: bytes, fields: InputSettings) -> Post:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr("streamclust.io.kafka.isolation.decode_json", broken)
+    reason, detail = decode_record(b'{"id": "1", "text": "fine"}', FIELDS)  # type: ignore[misc]
+    assert reason == "undecodable"
+    assert detail.startswith("RecursionError")
 
 
 characters = st.characters(exclude_categories=()) | st.sampled_from(
@@ -127,7 +130,7 @@ def small_engine() -> Engine:
         encoder=EncoderSettings(
             warmup_posts=120, hidden_dim=32, latent_dim=8, epochs=3, retrain_every_posts=0, background=False
         ),
-        novelty=NoveltySettings(search_every_posts=40, neighbor_similarity=0.75),
+        novelty=NoveltySettings(),
         seed=3,
         clock=lambda: 1_700_000_000.0,
     )

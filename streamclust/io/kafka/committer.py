@@ -140,6 +140,8 @@ class _Producer:
         except ProducerFencedError as error:
             return TransactionOutcome(False, repr(error), fenced=True, open_seconds=time.monotonic() - began)
         except Exception as error:  # a Kafka error, or a record the client could not encode
+            if fenced_in_disguise(error):
+                return TransactionOutcome(False, repr(error), fenced=True, open_seconds=time.monotonic() - began)
             return self.abort(error, began)
         return TransactionOutcome(True, open_seconds=time.monotonic() - began)
 
@@ -340,3 +342,12 @@ class Committer:
         if self.conn is None:
             raise KafkaSetupError("the committer process is not running; call start() first")
         return self.conn
+
+
+def fenced_in_disguise(error: Exception) -> bool:
+    """kafka-python 3.0 reports a commit that the broker refused because another producer took the
+    transactional id (Kafka 4's transactions v2) as an unknown EndTxn error rather than ProducerFencedError.
+    Aborting then fails too, and restarting the producer would fence the other worker in turn, so it is
+    treated as the fence it is: the worker decides what it means (docs/architecture.md, "The batch loop")."""
+    text = repr(error)
+    return "EndTxnResponse" in text and "UnknownError" in text
