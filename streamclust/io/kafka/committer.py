@@ -141,7 +141,9 @@ class _Producer:
             return TransactionOutcome(False, repr(error), fenced=True, open_seconds=time.monotonic() - began)
         except Exception as error:  # a Kafka error, or a record the client could not encode
             if fenced_in_disguise(error):
-                return TransactionOutcome(False, repr(error), fenced=True, open_seconds=time.monotonic() - began)
+                return TransactionOutcome(
+                    False, repr(error), fenced=True, open_seconds=time.monotonic() - began
+                )
             return self.abort(error, began)
         return TransactionOutcome(True, open_seconds=time.monotonic() - began)
 
