@@ -215,7 +215,8 @@ class KafkaWorker:
 
     def close(self) -> None:
         self.broker_watch.stop()
-        settled = not self._give_up
+        # Nothing more is committed after a fence by another worker, retries used up, or an unknown outcome.
+        settled = not self._give_up and not (self.committer is not None and self.committer.broken)
         if self.in_flight is not None and settled:
             try:
                 self._settle()
@@ -361,6 +362,9 @@ class KafkaWorker:
         except KeyboardInterrupt:
             self.in_flight = in_flight  # still in flight: close() waits for it
             raise
+        except KafkaSetupError:
+            self._give_up = True  # the outcome is unknown: nothing more may be committed
+            raise
         span = in_flight.span
         if outcome.committed:
             self.failed_transactions = 0
@@ -381,7 +385,15 @@ class KafkaWorker:
         self._rewind_after_failure(span, in_flight.now)
         if not outcome.fenced and not outcome.rebalance:
             self._back_off(outcome)
+        if outcome.producer_lost and not outcome.fenced:
+            self._new_producer(outcome)
         return False
+
+    def _new_producer(self, outcome: TransactionOutcome) -> None:
+        """The producer cannot go on after a failure that was not a fence (its abort failed): a new one, whose
+        ``init_transactions`` ends the open transaction."""
+        log.warning("starting a new producer after a failed transaction", extra={"error": outcome.error})
+        self._require(self.committer).restart_producer(self._stop.is_set)
 
     def _back_off(self, outcome: TransactionOutcome) -> None:
         """After a failed batch transaction: wait before reading the batch again, or stop when the tries are
@@ -443,14 +455,17 @@ class KafkaWorker:
         self._touched |= {entry.cluster_id for entry in entries}
         if outcome.fenced:
             self._recover_from_fencing(outcome, "the catalog update will be sent again")
-        else:
-            log.warning("catalog update failed; it will be sent again", extra={"error": outcome.error})
+            return
+        log.warning("catalog update failed; it will be sent again", extra={"error": outcome.error})
+        if outcome.producer_lost:
+            self._new_producer(outcome)
 
     def _recover_from_fencing(self, outcome: TransactionOutcome, then: str) -> None:
         """The broker fenced this producer. A transaction open longer than its timeout (the broker was unreachable
         that long) is aborted and fenced by the broker itself: start a new producer. Sooner, only a second worker
         with this transactional id can have done it: stop and say so."""
         if outcome.open_seconds < self.transaction_timeout_seconds:
+            self._give_up = True  # the other worker has the id now: this one commits nothing more
             raise KafkaSetupError(
                 f"another worker uses transactional id {self.transactional_id!r}; give each worker its own "
                 f"--instance-id ({outcome.error})"
@@ -459,7 +474,7 @@ class KafkaWorker:
             "the broker aborted a transaction that outlived its timeout; starting a new producer",
             extra={"error": outcome.error, "open_seconds": round(outcome.open_seconds, 1), "then": then},
         )
-        self._require(self.committer).restart_producer()
+        self._require(self.committer).restart_producer(self._stop.is_set)
 
     def _rewind_after_failure(self, failed: OpenSpan, now: float) -> None:
         """Seek back to the failed span's first offsets; the span read after it (the engine has learned it, and
