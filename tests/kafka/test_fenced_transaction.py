@@ -95,17 +95,24 @@ def test_a_transaction_aborted_for_its_timeout_is_read_again_and_the_worker_goes
 
 
 def test_a_second_worker_with_the_same_transactional_id_stops_the_first_with_what_to_do(
-    stream: Stream,
+    stream: Stream, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="streamclust.kafka")
     posts = post_values(POSTS, prefix="twin-")
     stream.create_topics()
     stream.produce(posts)
 
     running = WorkerThread(stream)
     running.wait_until_committed(1_000, timeout=120)
+    assert running.worker.committed_posts >= 1_000, running.error
     running.fence()
     running.thread.join(timeout=60)
+    alive = running.thread.is_alive()
+    if alive:
+        running.stop()
 
-    assert not running.thread.is_alive()
-    assert isinstance(running.error, KafkaSetupError)
-    assert "--instance-id" in str(running.error)
+    # What the worker logged (the committer's errors among them) says why, should this fail.
+    logged = [(record.getMessage(), getattr(record, "error", None)) for record in caplog.records]
+    assert not alive, f"the worker still runs 60 s after the fence: {logged}"
+    assert isinstance(running.error, KafkaSetupError), (running.error, logged)
+    assert "--instance-id" in str(running.error), (running.error, logged)
