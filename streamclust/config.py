@@ -220,7 +220,7 @@ class KafkaSettings(Section):
     )
     deadletter_topic: str = Field(
         default="posts-deadletter",
-        description="records that could not be read, with the reason and the original bytes",
+        description="records that could not be labelled, with the reason and the original bytes (the first 64 KiB)",
     )
     state_topic: str = Field(
         default="streamclust-state", description="the Kafka worker's model checkpoints (compacted)"
@@ -233,6 +233,12 @@ class KafkaSettings(Section):
         default=True,
         description="under load, read and cluster the next batch while the committer process commits the last "
         "one (false: wait for every commit)",
+    )
+    max_transaction_retries: int = Field(
+        default=8,
+        ge=0,
+        description="tries of a failed batch transaction (not a fence or a rebalance) after the first, with a "
+        "pause from 0.5 s doubling to 30 s; then the worker stops (not ready meanwhile)",
     )
     create_topics: bool = Field(
         default=True,

@@ -32,6 +32,7 @@ class WorkerReport:
     )  # every label of the batch (``result`` has the last)
     events: list[ClusterEvent] = field(default_factory=list)  # every cluster event of the batch
     checkpoint_bytes: int = 0  # size of the model checkpoint this batch's transaction carried (0: none)
+    failed_transactions: int = 0  # batch transactions failed in a row so far (0: the last one committed)
 
 
 @dataclass(frozen=True)

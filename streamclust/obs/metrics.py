@@ -167,6 +167,17 @@ class WorkerMetrics:
         self.aborts = Counter(
             f"{PREFIX}_transaction_aborts", "Kafka transactions aborted.", registry=registry
         )
+        self.transaction_retries = Counter(
+            f"{PREFIX}_transaction_retries",
+            "Batch transactions that failed (not for a fence or a rebalance) and are tried again after a pause.",
+            registry=registry,
+        )
+        self.commit_failing = Gauge(
+            f"{PREFIX}_commit_failing",
+            "1 while the last batch transactions failed and are being retried (the worker is not ready); it "
+            "stops when kafka.max_transaction_retries are used up.",
+            registry=registry,
+        )
         self.rebalances = Counter(
             f"{PREFIX}_rebalances", "Consumer group rebalances seen.", registry=registry
         )
@@ -334,6 +345,9 @@ class WorkerMetrics:
             self.commits.inc()
         if report.aborted:
             self.aborts.inc()
+            if report.failed_transactions:
+                self.transaction_retries.inc()
+        self.commit_failing.set(1 if report.failed_transactions else 0)
         if not report.lag and report.assigned_partitions:
             return  # lag was not measured for this batch
         # The report holds the lag of every assigned partition: forget partitions this worker no longer has.

@@ -57,6 +57,20 @@ def test_an_aborted_batch_counts_the_read_but_not_the_outputs(
     assert value(metrics, "streamclust_end_to_end_seconds_count") == 0
 
 
+def test_failing_transactions_set_commit_failing_until_one_commits(
+    metrics: WorkerMetrics, make_report: ReportFactory
+) -> None:
+    for failures in (1, 2):
+        metrics.observe_batch(make_report(committed=False, aborted=True, failed_transactions=failures))
+    assert value(metrics, "streamclust_commit_failing") == 1
+    assert value(metrics, "streamclust_transaction_retries_total") == 2
+
+    metrics.observe_batch(make_report())
+
+    assert value(metrics, "streamclust_commit_failing") == 0
+    assert value(metrics, "streamclust_transaction_retries_total") == 2
+
+
 def test_a_batch_of_dead_letters_only_has_no_engine_result(metrics: WorkerMetrics) -> None:
     metrics.observe_batch(WorkerReport(result=None, consumed=2, deadlettered={"missing_text": 2}))
 

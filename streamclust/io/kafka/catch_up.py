@@ -21,8 +21,8 @@ from kafka import KafkaConsumer, TopicPartition
 
 from streamclust.config import Settings
 from streamclust.errors import KafkaSetupError
-from streamclust.io.decode import decode_json
 from streamclust.io.kafka.clients import reader_config
+from streamclust.io.kafka.isolation import decode_record, process_guarded
 from streamclust.io.kafka.journal import Journal, JournalEntry
 from streamclust.schema import Post
 
@@ -149,7 +149,9 @@ def catch_up(
         posts, bad = decode_posts([held[key] for key in needed if key in held], settings)
         skipped += bad
         if posts:
-            engine.process(posts, entry.at)
+            process_guarded(
+                engine, posts, entry.at
+            )  # leaves out what the worker dead-lettered as engine_error
             replayed.entries.append(entry)
             posts_in += len(posts)
         for key in needed:
@@ -172,7 +174,7 @@ def decode_posts(records: list[Any], settings: Settings) -> tuple[list[Post], in
     """The posts among ``records`` (decoded as the worker decodes them) and how many were not posts."""
     posts: list[Post] = []
     for record in records:
-        outcome = decode_json(record.value if record.value is not None else b"", settings.input)
+        outcome = decode_record(record.value if record.value is not None else b"", settings.input)
         if isinstance(outcome, Post):
             posts.append(outcome)
     return posts, len(records) - len(posts)

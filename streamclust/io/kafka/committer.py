@@ -9,13 +9,18 @@ The protocol over the pipe, one message at a time in each direction:
 - the committer starts, connects, calls ``init_transactions`` and answers ``Ready`` (or ``StartFailed``);
 - the worker sends a ``TransactionJob``; the committer runs it as one transaction (aborting it on an error)
   and answers with a ``TransactionOutcome``;
-- ``RESTART`` asks for a new producer with the same transactional id (answered by ``Ready``);
 - ``None``, or the worker's end of the pipe closing, ends the committer. On Linux the kernel also kills the
   committer as soon as the worker dies (even by SIGKILL), so a crash stops both at once, as it would stop one
   process; the open transaction is aborted by the next worker's ``init_transactions``.
 
 A job whose outcome never reached the worker was either committed or not, atomically, as any Kafka
 transaction: the worker reads its posts again unless they were committed.
+
+The committer never calls ``init_transactions`` again by itself: with a second worker alive on the same
+transactional id, that call would fence the other worker and take the id back, so two workers would go on taking
+turns. A producer that cannot go on (fenced, or its abort failed) is reported as lost; the worker decides whether
+a new one may start (``Committer.restart_producer``, a new process) or it must stop. Every wait for the committer
+has a deadline: kafka-python waits without one in ``commit_transaction`` and ``abort_transaction``.
 """
 
 from __future__ import annotations
@@ -32,7 +37,16 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from kafka import KafkaProducer, TopicPartition
-from kafka.errors import KafkaError, ProducerFencedError
+from kafka.errors import (
+    CommitFailedError,
+    FencedInstanceIdError,
+    IllegalGenerationError,
+    InvalidProducerEpochError,
+    KafkaError,
+    ProducerFencedError,
+    RebalanceInProgressError,
+    UnknownMemberIdError,
+)
 from kafka.structs import OffsetAndMetadata
 
 from streamclust.errors import KafkaSetupError
@@ -40,7 +54,22 @@ from streamclust.io.kafka.clients import connect_producer
 from streamclust.io.kafka.records import label_records
 from streamclust.result import LabelBatch
 
-RESTART = "restart"
+# The broker refused the transaction's offsets because the consumer group moved on (a rebalance).
+REBALANCE_ERRORS = (
+    CommitFailedError,
+    FencedInstanceIdError,
+    IllegalGenerationError,
+    RebalanceInProgressError,
+    UnknownMemberIdError,
+)
+
+# How kafka-python reports that another producer took the transactional id (or the broker bumped the epoch
+# when it aborted a transaction for its timeout): the fence itself, or a produce refused for the old epoch.
+FENCE_ERRORS = (ProducerFencedError, InvalidProducerEpochError)
+# After an error, how long the committer waits for the records already sent to settle before it decides whether
+# the error was a fence: kafka-python may refuse the next send (IllegalStateError) a moment before it fails the
+# in-flight records with the error that says why.
+SETTLE_SECONDS = 2.0
 
 
 @dataclass
@@ -60,6 +89,10 @@ class TransactionOutcome:
     error: str | None = None
     fenced: bool = False  # the broker fenced the producer (a second worker, or a transaction that timed out)
     open_seconds: float = 0.0  # how long the transaction was open when it ended
+    rebalance: bool = False  # refused because the consumer group rebalanced (stale group metadata)
+    # The producer cannot run another transaction (fenced, or the abort failed): a new one has to be started
+    # (``Committer.restart_producer``) before the next job.
+    producer_lost: bool = False
 
 
 @dataclass(frozen=True)
@@ -72,13 +105,30 @@ class StartFailed:
     message: str
 
 
-def run_transaction(producer: KafkaProducer, job: TransactionJob) -> None:
+def run_transaction(
+    producer: KafkaProducer,
+    job: TransactionJob,
+    flush_seconds: float | None = None,
+    sent: list[Any] | None = None,
+) -> None:
+    """Send the job's records and offsets in one transaction and commit it; raises if anything failed.
+
+    Every record is flushed and checked before the commit, within ``flush_seconds``: kafka-python 3.0 waits
+    forever in ``commit_transaction`` when the broker refused a batch it split (a record too large for the
+    topic), so a refused record is raised here instead, and the transaction is aborted. The send futures are
+    appended to ``sent`` as they are made (the caller inspects them when something failed).
+    """
+    sent = [] if sent is None else sent
     producer.begin_transaction()
     for topic, key, value in job.records:
-        producer.send(topic, key=key, value=value)
+        sent.append(producer.send(topic, key=key, value=value))
     for labels in job.labels:
         for key, value in label_records(labels):
-            producer.send(job.labels_topic, key=key, value=value)
+            sent.append(producer.send(job.labels_topic, key=key, value=value))
+    producer.flush(timeout=flush_seconds)  # raises KafkaError when not done in time
+    refused = next((future for future in sent if future.failed()), None)
+    if refused is not None:
+        raise refused.exception
     if job.offsets:
         offsets = {tp: OffsetAndMetadata(offset, "", -1) for tp, offset in job.offsets.items()}
         producer.send_offsets_to_transaction(offsets, job.group)
@@ -86,46 +136,118 @@ def run_transaction(producer: KafkaProducer, job: TransactionJob) -> None:
 
 
 class _Producer:
-    """The committer's side: one transactional producer, restarted when it cannot go on."""
+    """The committer's side: one transactional producer, for as long as it can go on."""
 
     def __init__(self, config: dict[str, Any], connect_timeout: float | None) -> None:
         self.config = config
         self.connect_timeout = connect_timeout
         self.producer: KafkaProducer | None = None
+        self.lost = False  # fenced, or an abort failed: no more transactions with this producer
+        # Well before the broker aborts the transaction for its timeout (that would fence the producer).
+        self.flush_seconds = config.get("transaction_timeout_ms", 60_000) / 2000.0
 
     def start(self) -> None:
         self.producer = connect_producer(self.config, self.connect_timeout)
         self.producer.init_transactions()
 
-    def restart(self) -> None:
-        if self.producer is not None:
-            self.producer.close(timeout=5)
-        self.start()
-
     def commit(self, job: TransactionJob) -> TransactionOutcome:
         assert self.producer is not None
         began = time.monotonic()
+        if self.lost:
+            return TransactionOutcome(
+                False, "the producer was lost in an earlier transaction", producer_lost=True
+            )
+        sent: list[Any] = []
         try:
-            run_transaction(self.producer, job)
-        except ProducerFencedError as error:
-            return TransactionOutcome(False, repr(error), fenced=True, open_seconds=time.monotonic() - began)
-        except KafkaError as error:
-            return self.abort(error, began)
+            run_transaction(self.producer, job, self.flush_seconds, sent)
+        except Exception as error:  # a Kafka error, or a record the client could not encode
+            return self.fail(error, sent, began)
         return TransactionOutcome(True, open_seconds=time.monotonic() - began)
 
-    def abort(self, error: Exception, began: float) -> TransactionOutcome:
+    def fail(self, error: Exception, sent: list[Any], began: float) -> TransactionOutcome:
+        """The transaction failed: a fence ends this producer; anything else is aborted (a failed abort ends the
+        producer too). Never ``init_transactions`` here: see the module's docstring."""
         assert self.producer is not None
+        if fence_seen(error, self.producer, sent, settle_seconds=SETTLE_SECONDS):
+            self.lost = True
+            return TransactionOutcome(
+                False,
+                describe(error, sent),
+                fenced=True,
+                open_seconds=time.monotonic() - began,
+                producer_lost=True,
+            )
         try:
             self.producer.abort_transaction()
-        except ProducerFencedError as fenced:
-            return TransactionOutcome(False, repr(fenced), fenced=True, open_seconds=time.monotonic() - began)
-        except KafkaError:
-            self.restart()  # init_transactions ends the open transaction
-        return TransactionOutcome(False, repr(error), open_seconds=time.monotonic() - began)
+        except Exception as abort_error:
+            self.lost = True
+            fenced = fence_seen(abort_error, self.producer, sent)
+            return TransactionOutcome(
+                False,
+                f"{describe(error, sent)}; the abort failed too: {abort_error!r}",
+                fenced=fenced,
+                open_seconds=time.monotonic() - began,
+                producer_lost=True,
+            )
+        return TransactionOutcome(
+            False,
+            describe(error, sent),
+            open_seconds=time.monotonic() - began,
+            rebalance=isinstance(error, REBALANCE_ERRORS),
+        )
 
     def close(self) -> None:
+        """Close the producer; a lost one is not flushed (its records may never go out)."""
         if self.producer is not None:
-            self.producer.close(timeout=10)
+            with contextlib.suppress(Exception):  # the process ends anyway
+                self.producer.close(timeout=0 if self.lost else 10)
+
+
+def fence_seen(error: BaseException, producer: Any, sent: list[Any], settle_seconds: float = 0.0) -> bool:
+    """Whether a failed transaction was fenced, however kafka-python 3.0 reports it: ``ProducerFencedError``
+    raised, or wrapped in a ``KafkaError`` ("Cannot perform send ...", the fence as an argument), or only in the
+    text of one ("... error state: ProducerFencedError"); ``InvalidProducerEpochError`` on the records sent
+    (kafka-python then bumps the epoch itself and refuses the next send with an ``IllegalStateError``); the
+    producer's own last error; or the unknown EndTxn error of a fence under transactions v2. With
+    ``settle_seconds``, the records still in flight get that long to fail with the reason."""
+    if _fence_in(error) or _fence_in(
+        getattr(getattr(producer, "_transaction_manager", None), "last_error", None)
+    ):
+        return True
+    deadline = time.monotonic() + settle_seconds
+    while True:
+        if any(future.failed() and _fence_in(future.exception) for future in sent):
+            return True
+        if time.monotonic() >= deadline or all(future.is_done for future in sent):
+            return False
+        time.sleep(0.02)
+
+
+def _fence_in(error: Any) -> bool:
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        current = pending.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, FENCE_ERRORS) or fenced_in_disguise(current):
+            return True
+        text = repr(current)
+        if any(kind.__name__ in text for kind in FENCE_ERRORS):
+            return True
+        pending.extend(current.args)
+        pending.extend((current.__cause__, current.__context__))
+    return False
+
+
+def describe(error: BaseException, sent: list[Any]) -> str:
+    """The error, and the first different error of a record sent in the transaction (often the reason)."""
+    text = repr(error)
+    reason = next((future.exception for future in sent if future.failed()), None)
+    if reason is not None and repr(reason) != text:
+        text += f" (a record sent in it failed with {reason!r})"
+    return text
 
 
 PR_SET_PDEATHSIG = 1
@@ -178,11 +300,7 @@ def serve(
             if message is None:
                 return
             busy = True
-            if message == RESTART:
-                producer.restart()
-                conn.send(Ready())
-            else:
-                conn.send(producer.commit(message))
+            conn.send(producer.commit(message))
             busy = False
     except (BrokenPipeError, ConnectionResetError):
         return
@@ -191,15 +309,30 @@ def serve(
 
 
 class Committer:
-    """The worker's handle on the committer process: at most one transaction in flight at a time."""
+    """The worker's handle on the committer process: at most one transaction in flight at a time.
 
-    def __init__(self, config: dict[str, Any], connect_timeout: float | None = None) -> None:
+    ``answer_seconds`` bounds every wait for the committer's answer (default: four transaction timeouts, at
+    least two minutes, room for a broker that comes back within that time). A committer that does not answer
+    in time is killed and the worker stops: the transaction's outcome is unknown, so nothing more may be
+    committed, and a restart reads again whatever was not committed."""
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        connect_timeout: float | None = None,
+        answer_seconds: float | None = None,
+    ) -> None:
         self.config = config
         self.connect_timeout = connect_timeout
+        if answer_seconds is None:
+            answer_seconds = max(120.0, 4 * config.get("transaction_timeout_ms", 60_000) / 1000.0)
+        self.answer_seconds = answer_seconds
         self.conn: Connection | None = None
         self.process: multiprocessing.process.BaseProcess | None = None
         self.in_flight = False
-        self.broken = False  # a receive was interrupted mid-message: the pipe is out of step
+        # A receive was interrupted mid-message, or no answer came in time: the pipe is out of step.
+        self.broken = False
+        self._waited = 0.0  # seconds spent waiting for the outcome in flight (over interrupted waits too)
 
     def start(self, should_stop: Any = lambda: False) -> None:
         """Start the process and wait until its producer has initialised transactions."""
@@ -214,6 +347,7 @@ class Committer:
         process.start()
         theirs.close()
         self.conn, self.process = ours, process
+        self.broken, self.in_flight, self._waited = False, False, 0.0
         self._wait_ready(should_stop)
 
     def submit(self, job: TransactionJob) -> None:
@@ -221,13 +355,24 @@ class Committer:
             raise RuntimeError("a transaction is already in flight; wait for its outcome first")
         self._conn().send(job)
         self.in_flight = True
+        self._waited = 0.0
 
     def outcome(self) -> TransactionOutcome:
-        """Wait for the outcome of the transaction in flight. Interrupted while waiting (Ctrl-C), it can be
-        called again: the transaction stays in flight."""
+        """Wait for the outcome of the transaction in flight, at most ``answer_seconds`` in all. Interrupted
+        while waiting (Ctrl-C), it can be called again: the transaction stays in flight."""
         conn = self._conn()
         while not conn.poll(0.5):  # an interruption here leaves the pipe in step (nothing read yet)
-            pass
+            self._waited += 0.5
+            if self.process is not None and not self.process.is_alive():
+                raise KafkaSetupError(self._died())
+            if self._waited >= self.answer_seconds:
+                self._kill()
+                raise KafkaSetupError(
+                    f"the committer process (the worker's Kafka producer) did not finish a transaction in "
+                    f"{self.answer_seconds:.0f}s, so its outcome is unknown and the worker stops without "
+                    "committing anything more; a restart reads again whatever was not committed. Check that the "
+                    "broker is reachable and healthy"
+                )
         message = self._receive()
         self.in_flight = False
         if not isinstance(message, TransactionOutcome):
@@ -240,10 +385,13 @@ class Committer:
         self.submit(job)
         return self.outcome()
 
-    def restart_producer(self) -> None:
-        """A new producer with the same transactional id; ``init_transactions`` ends any open transaction."""
-        self._conn().send(RESTART)
-        self._wait_ready(lambda: False)
+    def restart_producer(self, should_stop: Any = lambda: False) -> None:
+        """A new producer with the same transactional id, in a new committer process (the old producer may be
+        stuck inside kafka-python); its ``init_transactions`` ends any open transaction. Only for a producer
+        the broker fenced because its transaction outlived the timeout, or one that failed for another reason:
+        with a second worker alive on the id this would fence that worker in turn."""
+        self.close()
+        self.start(should_stop)
 
     def close(self) -> None:
         if self.conn is not None and not self.broken:
@@ -261,7 +409,19 @@ class Committer:
             if self.process.is_alive():
                 self.process.terminate()
                 self.process.join(timeout=5)
+            self._kill()
+
+    def _kill(self) -> None:
+        """End the process now (SIGKILL: its producer may be stuck); the pipe is unusable afterwards."""
+        self.broken = True
+        if self.process is not None:
+            if self.process.is_alive():
+                self.process.kill()
+                self.process.join(timeout=10)
             self.process = None
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
 
     def _wait_ready(self, should_stop: Any) -> None:
         conn = self._conn()
@@ -299,9 +459,19 @@ class Committer:
     def _conn(self) -> Connection:
         if self.broken:
             raise KafkaSetupError(
-                "the worker was interrupted while reading from the committer process; the last transaction's "
-                "outcome is unknown, so the worker sends nothing more (a restart reads uncommitted posts again)"
+                "the last transaction's outcome is unknown (the worker was interrupted while reading it from "
+                "the committer process, or the committer did not answer in time), so the worker sends nothing "
+                "more (a restart reads uncommitted posts again)"
             )
         if self.conn is None:
             raise KafkaSetupError("the committer process is not running; call start() first")
         return self.conn
+
+
+def fenced_in_disguise(error: BaseException) -> bool:
+    """kafka-python 3.0 reports a commit that the broker refused because another producer took the
+    transactional id (Kafka 4's transactions v2) as an unknown EndTxn error rather than ProducerFencedError.
+    Aborting then fails too, and restarting the producer would fence the other worker in turn, so it is
+    treated as the fence it is: the worker decides what it means (docs/architecture.md, "The batch loop")."""
+    text = repr(error)
+    return "EndTxnResponse" in text and "UnknownError" in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import math
 from collections.abc import Iterator
@@ -55,9 +56,27 @@ def catalog_record(entry: CatalogEntry) -> KeyValue:
     return str(entry.cluster_id).encode(), entry.model_dump_json().encode()
 
 
+# What a dead letter carries of the input record, so that it always fits in one produce request (the worker's
+# producer takes records of up to 1 MiB; the largest dead letter is under 100 KB whatever came in).
+MAX_VALUE_BYTES = 65_536  # of the value, as base64 (88 KB)
+MAX_KEY_BYTES = 1_024  # of the key
+MAX_DETAIL_CHARS = 500
+
+
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
-    """An input record that could not become a post, with where it came from and why."""
+    """An input record that could not become a post, with where it came from and why.
+
+    Its record (``to_record``) carries the whole value when it has at most ``MAX_VALUE_BYTES`` bytes, else
+    their first ``MAX_VALUE_BYTES`` with ``truncated: true``; always the value's size and SHA-256, so the
+    original can be found (and checked) at its topic, partition and offset.
+
+    >>> letter = DeadLetter(b"x" * 100_000, None, "text_too_large", "too long", "posts", 0, 7, None)
+    >>> key, value = letter.to_record(at=0.0)
+    >>> fields = json.loads(value)
+    >>> key, fields["truncated"], fields["value_bytes"], len(value) < 100_000
+    (b'posts/0/7', True, 100000, True)
+    """
 
     raw: bytes
     key: bytes | None
@@ -71,19 +90,41 @@ class DeadLetter:
     def to_record(self, at: float) -> KeyValue:
         value: dict[str, Any] = {
             "reason": self.reason,
-            "detail": self.detail,
+            "detail": shorten(self.detail, MAX_DETAIL_CHARS),
             "topic": self.topic,
             "partition": self.partition,
             "offset": self.offset,
             "timestamp_ms": self.timestamp_ms,
-            "value_base64": base64.b64encode(self.raw).decode("ascii"),
-            "key_base64": None if self.key is None else base64.b64encode(self.key).decode("ascii"),
+            "value_base64": base64.b64encode(self.raw[:MAX_VALUE_BYTES]).decode("ascii"),
+            "value_bytes": len(self.raw),
+            "value_sha256": hashlib.sha256(self.raw).hexdigest(),
+            "truncated": len(self.raw) > MAX_VALUE_BYTES,
+            "key_base64": None
+            if self.key is None
+            else base64.b64encode(self.key[:MAX_KEY_BYTES]).decode("ascii"),
+            "key_truncated": self.key is not None and len(self.key) > MAX_KEY_BYTES,
             "at": at,
         }
-        key = self.key if self.key is not None else f"{self.topic}/{self.partition}/{self.offset}".encode()
+        key = self.key
+        if key is None or len(key) > MAX_KEY_BYTES:
+            key = f"{self.topic}/{self.partition}/{self.offset}".encode()
         return key, json.dumps(value).encode()
 
 
+def shorten(text: str, limit: int) -> str:
+    """``text``, cut to ``limit`` characters (ending in an ellipsis) when longer."""
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
 def original_bytes(dead_letter_value: dict[str, Any]) -> bytes:
-    """The input record's bytes, from a dead-letter record's decoded JSON value."""
+    """The input record's bytes, from a dead-letter record's decoded JSON value.
+
+    Raises ValueError for a letter that carries only the start of a large record (``truncated``)."""
+    if dead_letter_value.get("truncated"):
+        raise ValueError(
+            f"this dead letter carries only the first {MAX_VALUE_BYTES} of the record's "
+            f"{dead_letter_value.get('value_bytes')} bytes; read the whole record at "
+            f"{dead_letter_value.get('topic')}/{dead_letter_value.get('partition')}/"
+            f"{dead_letter_value.get('offset')} (its SHA-256 is value_sha256)"
+        )
     return base64.b64decode(dead_letter_value["value_base64"])

@@ -30,7 +30,6 @@ from kafka.errors import KafkaError, ProducerFencedError
 from streamclust.config import KafkaSettings, Settings
 from streamclust.engine import Engine
 from streamclust.errors import KafkaSetupError
-from streamclust.io.decode import decode_json
 from streamclust.io.kafka.checkpoints import offsets_of, take_checkpoint
 from streamclust.io.kafka.clients import (
     connect_consumer,
@@ -38,6 +37,7 @@ from streamclust.io.kafka.clients import (
     reader_config,
     transactional_producer_config,
 )
+from streamclust.io.kafka.isolation import decode_record, process_guarded
 from streamclust.io.kafka.records import catalog_record, event_record
 from streamclust.io.kafka.state_topic import read_latest_state
 from streamclust.io.report import TrainerProgress
@@ -97,6 +97,7 @@ class Trainer:
         self.connect_timeout_seconds = connect_timeout_seconds
         self.should_stop = should_stop
         self.engine: Engine | None = None
+        self.held: list[Post] = []  # the posts the engine holds (warm-up)
         self.producer: KafkaProducer | None = None
         self.consumer: KafkaConsumer | None = None
         self.unpublished = Unpublished()
@@ -141,11 +142,16 @@ class Trainer:
         posts: list[Post] = []
         for records in polled.values():
             for record in records:
-                outcome = decode_json(record.value if record.value is not None else b"", self.settings.input)
+                outcome = decode_record(
+                    record.value if record.value is not None else b"", self.settings.input
+                )
                 if isinstance(outcome, Post):
                     posts.append(outcome)  # bad records are the labelers' to dead-letter
         if posts:
-            result = engine.process(posts)
+            guarded = process_guarded(engine, posts, None, self.held)  # posts it cannot take are skipped
+            kept = [post for i, post in enumerate([*self.held, *posts]) if i not in guarded.culprits]
+            self.held = kept if engine.pending_post_ids else []
+            result = guarded.result
             self._note(result.events, result.stats.retrained, len(posts))
         published = False
         if self._publish_due(time.monotonic()):

@@ -40,7 +40,6 @@ from kafka.errors import KafkaError
 
 from streamclust.config import Settings
 from streamclust.errors import KafkaSetupError
-from streamclust.io.decode import decode_json
 from streamclust.io.kafka.checkpoints import Checkpoint, can_checkpoint
 from streamclust.io.kafka.clients import (
     BrokerWatch,
@@ -50,6 +49,7 @@ from streamclust.io.kafka.clients import (
     worker_consumer_config,
 )
 from streamclust.io.kafka.committer import Committer, TransactionJob, TransactionOutcome
+from streamclust.io.kafka.isolation import decode_record, process_guarded
 from streamclust.io.kafka.keeper import ModelKeeper, StateWrite
 from streamclust.io.kafka.records import DeadLetter, catalog_record, event_record
 from streamclust.io.kafka.span import OpenSpan
@@ -63,6 +63,19 @@ log = logging.getLogger("streamclust.kafka")
 # How long a poll waits for records while a transaction is in flight: short, so that when the input pauses
 # the transaction's outcome is taken (and reported) without waiting for kafka.max_wait_ms.
 IN_FLIGHT_POLL_MS = 10
+
+# Back-off between tries of a batch transaction that failed (not for a fence or a rebalance): doubling.
+RETRY_FIRST_SECONDS = 0.5
+RETRY_LONGEST_SECONDS = 30.0
+
+
+def retry_delay(failures: int) -> float:
+    """Seconds to wait before the next try after ``failures`` failed transactions in a row.
+
+    >>> [retry_delay(n) for n in (1, 2, 3, 7, 8, 20)]
+    [0.5, 1.0, 2.0, 30.0, 30.0, 30.0]
+    """
+    return min(RETRY_LONGEST_SECONDS, RETRY_FIRST_SECONDS * 2.0 ** min(failures - 1, 16))
 
 
 @dataclass
@@ -130,6 +143,10 @@ class KafkaWorker:
         self._pending_posts = 0
         self.fresh_model = fresh_model
         self.keeper = ModelKeeper(settings)
+        self._held: list[tuple[Post, Any]] = []  # posts the engine holds (warm-up), with their records
+        self.failed_transactions = 0  # batch transactions failed in a row (not fences or rebalances)
+        self._retry_at = 0.0  # monotonic time the next batch may be read after a failed transaction
+        self._give_up = False  # retries exhausted: nothing more may be committed
 
     # -- WorkerStatus ---------------------------------------------------------------------------------------
 
@@ -137,7 +154,12 @@ class KafkaWorker:
         return self._running
 
     def is_ready(self) -> bool:
-        return self._running and bool(self._assigned) and self._pending_posts == 0
+        return (
+            self._running
+            and bool(self._assigned)
+            and self._pending_posts == 0
+            and self.failed_transactions == 0
+        )
 
     def clusters(self) -> list[CatalogEntry]:
         return list(self._catalog)
@@ -193,8 +215,9 @@ class KafkaWorker:
 
     def close(self) -> None:
         self.broker_watch.stop()
-        settled = True
-        if self.in_flight is not None:
+        # Nothing more is committed after a fence by another worker, retries used up, or an unknown outcome.
+        settled = not self._give_up and not (self.committer is not None and self.committer.broken)
+        if self.in_flight is not None and settled:
             try:
                 self._settle()
             except (KafkaError, KafkaSetupError) as error:
@@ -228,6 +251,11 @@ class KafkaWorker:
 
     def run_once(self) -> None:
         consumer = self._require(self.consumer)
+        if self._retry_at:  # the pause after a failed transaction
+            self._stop.wait(max(0.0, self._retry_at - time.monotonic()))
+            self._retry_at = 0.0
+            if self._stop.is_set():
+                return
         wait_ms = IN_FLIGHT_POLL_MS if self.in_flight is not None else self.kafka.max_wait_ms
         polled = consumer.poll(timeout_ms=wait_ms, max_records=self.kafka.batch_size)
         if self._callback_error is not None:
@@ -246,7 +274,7 @@ class KafkaWorker:
             self._settle()
         elif self._pending_posts and time.monotonic() - self._last_record_at > self.idle_flush_seconds:
             log.info("input idle; labelling held posts", extra={"held": self._pending_posts})
-            self.span.add_result(self.engine.flush(now))
+            self._run_engine([], [], now, flush=True)
         elif self._touched and not self.span:
             self._send_catalog()
         self._pending_posts = len(self.engine.pending_post_ids)
@@ -259,30 +287,35 @@ class KafkaWorker:
         if span.started_at is None:
             span.started_at = time.monotonic()
         posts: list[Post] = []
+        taken: list[Any] = []  # the record of each post
         for record in records:
             span.add_offset(TopicPartition(record.topic, record.partition), record.offset)
-            raw = record.value if record.value is not None else b""
-            outcome = decode_json(raw, self.settings.input)
+            outcome = decode_record(raw_value(record), self.settings.input)
             if isinstance(outcome, Post):
                 posts.append(outcome)
+                taken.append(record)
                 span.sent_at[outcome.id] = outcome.timestamp or record.timestamp / 1000.0
             else:
-                reason, detail = outcome
-                span.dead_letters.append(
-                    DeadLetter(
-                        raw=raw,
-                        key=record.key,
-                        reason=reason,
-                        detail=detail,
-                        topic=record.topic,
-                        partition=record.partition,
-                        offset=record.offset,
-                        timestamp_ms=record.timestamp,
-                    )
-                )
+                span.dead_letters.append(dead_letter(record, *outcome))
         if posts:
-            span.add_result(self.engine.process(posts, now))
+            self._run_engine(posts, taken, now)
             self.keeper.learned(records, len(posts), now)
+
+    def _run_engine(self, posts: list[Post], taken: list[Any], now: float, *, flush: bool = False) -> None:
+        """``engine.process`` (or ``flush``) on the posts; the posts it cannot take become dead letters."""
+        held = self._held
+        guarded = process_guarded(self.engine, posts, now, [post for post, _ in held], flush=flush)
+        candidates = [*held, *zip(posts, taken, strict=True)]
+        for index, detail in sorted(guarded.culprits.items()):
+            self.span.dead_letters.append(dead_letter(candidates[index][1], "engine_error", detail))
+        if guarded.culprits:
+            log.warning(
+                "posts the engine cannot take were dead-lettered",
+                extra={"posts": len(guarded.culprits), "detail": guarded.culprits[min(guarded.culprits)]},
+            )
+        self.span.add_result(guarded.result)
+        kept = [pair for index, pair in enumerate(candidates) if index not in guarded.culprits]
+        self._held = kept if self.engine.pending_post_ids else []
 
     def _commit_span(self, now: float) -> None:
         """Hand the span's transaction to the committer: its outputs and its offsets, committed together.
@@ -329,8 +362,12 @@ class KafkaWorker:
         except KeyboardInterrupt:
             self.in_flight = in_flight  # still in flight: close() waits for it
             raise
+        except KafkaSetupError:
+            self._give_up = True  # the outcome is unknown: nothing more may be committed
+            raise
         span = in_flight.span
         if outcome.committed:
+            self.failed_transactions = 0
             self.committed_posts += span.labelled()
             self.broker_watch.saw_progress()
             self.keeper.committed(in_flight.state)
@@ -338,12 +375,44 @@ class KafkaWorker:
             return True
         if outcome.fenced:
             self._recover_from_fencing(outcome, "reading the batch again")
-        else:
-            log.warning(
-                "transaction failed and was aborted; reading the batch again", extra={"error": outcome.error}
+        elif outcome.rebalance:
+            log.info(
+                "transaction refused after a rebalance; reading the batch again",
+                extra={"error": outcome.error},
             )
+        else:
+            self.failed_transactions += 1
         self._rewind_after_failure(span, in_flight.now)
+        if not outcome.fenced and not outcome.rebalance:
+            self._back_off(outcome)
+        if outcome.producer_lost and not outcome.fenced:
+            self._new_producer(outcome)
         return False
+
+    def _new_producer(self, outcome: TransactionOutcome) -> None:
+        """The producer cannot go on after a failure that was not a fence (its abort failed): a new one, whose
+        ``init_transactions`` ends the open transaction."""
+        log.warning("starting a new producer after a failed transaction", extra={"error": outcome.error})
+        self._require(self.committer).restart_producer(self._stop.is_set)
+
+    def _back_off(self, outcome: TransactionOutcome) -> None:
+        """After a failed batch transaction: wait before reading the batch again, or stop when the tries are
+        used up (``kafka.max_transaction_retries``)."""
+        failures, retries = self.failed_transactions, self.kafka.max_transaction_retries
+        if failures > retries:
+            self._give_up = True
+            raise KafkaSetupError(
+                f"a batch transaction failed {failures} times in a row (last error: {outcome.error}); the "
+                "worker stops without committing anything more. Nothing is lost: a restart reads the batch "
+                "again. Check the broker's log and that this worker may write every output topic and use its "
+                "transactional id; raise kafka.max_transaction_retries to wait longer"
+            )
+        delay = retry_delay(failures)
+        self._retry_at = time.monotonic() + delay
+        log.warning(
+            "transaction failed and was aborted; reading the batch again after a pause",
+            extra={"error": outcome.error, "failures": failures, "of": retries + 1, "pause_seconds": delay},
+        )
 
     # -- the durable model ----------------------------------------------------------------------------------
 
@@ -386,14 +455,17 @@ class KafkaWorker:
         self._touched |= {entry.cluster_id for entry in entries}
         if outcome.fenced:
             self._recover_from_fencing(outcome, "the catalog update will be sent again")
-        else:
-            log.warning("catalog update failed; it will be sent again", extra={"error": outcome.error})
+            return
+        log.warning("catalog update failed; it will be sent again", extra={"error": outcome.error})
+        if outcome.producer_lost:
+            self._new_producer(outcome)
 
     def _recover_from_fencing(self, outcome: TransactionOutcome, then: str) -> None:
         """The broker fenced this producer. A transaction open longer than its timeout (the broker was unreachable
         that long) is aborted and fenced by the broker itself: start a new producer. Sooner, only a second worker
         with this transactional id can have done it: stop and say so."""
         if outcome.open_seconds < self.transaction_timeout_seconds:
+            self._give_up = True  # the other worker has the id now: this one commits nothing more
             raise KafkaSetupError(
                 f"another worker uses transactional id {self.transactional_id!r}; give each worker its own "
                 f"--instance-id ({outcome.error})"
@@ -402,7 +474,7 @@ class KafkaWorker:
             "the broker aborted a transaction that outlived its timeout; starting a new producer",
             extra={"error": outcome.error, "open_seconds": round(outcome.open_seconds, 1), "then": then},
         )
-        self._require(self.committer).restart_producer()
+        self._require(self.committer).restart_producer(self._stop.is_set)
 
     def _rewind_after_failure(self, failed: OpenSpan, now: float) -> None:
         """Seek back to the failed span's first offsets; the span read after it (the engine has learned it, and
@@ -451,9 +523,10 @@ class KafkaWorker:
         self.engine.close()
         if self.engine_factory is not None:
             self.engine = self.engine_factory()
-        else:
-            self.engine.flush()
+        else:  # what the flush labels is dropped: those posts are read again
+            process_guarded(self.engine, [], time.time(), [post for post, _ in self._held], flush=True)
         self.span = OpenSpan()
+        self._held = []
         self._pending_posts = 0
         self._rewind_needed = False
         self._rewind(targets)
@@ -507,6 +580,7 @@ class KafkaWorker:
             labels=list(span.labels),
             events=list(span.events),
             checkpoint_bytes=0 if checkpoint is None else checkpoint.size_bytes,
+            failed_transactions=self.failed_transactions,
         )
         for observer in self.observers:
             observer.observe_batch(report)
@@ -526,6 +600,23 @@ class KafkaWorker:
         if client is None:
             raise KafkaSetupError("the worker is not connected; call connect() or run() first")
         return client
+
+
+def raw_value(record: Any) -> bytes:
+    return record.value if record.value is not None else b""
+
+
+def dead_letter(record: Any, reason: str, detail: str) -> DeadLetter:
+    return DeadLetter(
+        raw=raw_value(record),
+        key=record.key,
+        reason=reason,
+        detail=detail,
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        timestamp_ms=record.timestamp,
+    )
 
 
 class _Rebalance(ConsumerRebalanceListener):
