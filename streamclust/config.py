@@ -162,7 +162,14 @@ class ClusterSettings(Section):
         "its 10th nearest neighbour",
     )
     join_fraction: float = Field(
-        default=0.6, gt=0, le=1, description="the share of the neighbour similarity that 'auto' joins at"
+        default=0.56, gt=0, le=1, description="the share of the neighbour similarity that 'auto' joins at"
+    )
+    settle_passes: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="rounds in which each batch's posts move to the cluster or new group they fit best as the "
+        "batch leaves them (a local k-means over the batch; 0: off)",
     )
 
     @model_validator(mode="after")

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from streamclust.cluster.settle import Choice
 from streamclust.config import (
     ClusterSettings,
     EncoderSettings,
@@ -165,7 +166,8 @@ class Engine:
         clusters = self.clusters
         features = self.featurizer.transform([post.text for post in posts], learn=False)
         latents = self.encoder.encode(features)
-        rows, similarities, _ = clusters.nearest(latents, clusters.weigh(features.terms, learn=False))
+        nearest = clusters.nearest(latents, clusters.weigh(features.terms, learn=False))
+        rows, similarities = nearest.rows, nearest.similarities
         accepted = clusters.accepts(rows, similarities)
         accepted[rows >= 0] &= clusters.table.confirmed[rows[rows >= 0]]
         labels = self._labels(posts, clusters.ids_of(rows), similarities, accepted, now)
@@ -287,7 +289,9 @@ class Engine:
         cluster takes it, else it opens a provisional cluster with the other posts of the batch like it."""
         clusters, births, n = self.clusters, self.births, len(posts)
         weighted = clusters.weigh(features.terms)
-        rows, similarities, latent_similarity = clusters.nearest(latents, weighted)
+        nearest = clusters.nearest(latents, weighted)
+        rows, similarities = nearest.rows, nearest.similarities.copy()
+        latent_similarity = nearest.latent_similarity.copy()
         accepted = clusters.accepts(rows, similarities)
         misfits = ~accepted
         groups = np.full(n, -1, dtype=np.int64)
@@ -295,7 +299,14 @@ class Engine:
             groups = births.group_newcomers(
                 latents, weighted, accepted, similarities, clusters.join_similarity
             )
-        accepted &= groups < 0
+            first = Choice(np.where(groups < 0, rows, -1), groups)
+            settled = clusters.settle(first, latents, weighted, nearest)
+            moved = np.flatnonzero((settled.rows != first.rows) & (settled.rows >= 0))
+            similarities[moved], latent_similarity[moved] = clusters.similarities_to(
+                settled.rows[moved], latents[moved], weighted[moved]
+            )
+            rows, groups = np.where(settled.rows >= 0, settled.rows, rows), settled.groups
+        accepted = groups < 0
         joined = rows[accepted]
         shift = clusters.join(
             joined,

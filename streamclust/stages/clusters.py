@@ -10,6 +10,7 @@ features: ``start`` creates them at warm-up.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -20,6 +21,7 @@ from streamclust.cluster.join_similarity import estimate_join_similarity
 from streamclust.cluster.keywords import ClusterKeywords
 from streamclust.cluster.lexical import LexicalProfiles
 from streamclust.cluster.lifecycle import merge_rows
+from streamclust.cluster.settle import Candidates, Choice, settle
 from streamclust.cluster.table import ARRAY_FIELDS, ClusterTable
 from streamclust.config import ClusterSettings
 from streamclust.encode.autoencoder import Encoder
@@ -31,6 +33,17 @@ from streamclust.stages import Snapshot
 TIE_FINALISTS = 2  # best candidates scored again exactly before one is chosen
 CANDIDATES = 16  # clusters nearest in latent space whose blended similarity is computed exactly
 MERGE_NEIGHBOURS = 8  # clusters nearest in latent space that each cluster is tested against for a merge
+
+
+@dataclass(frozen=True)
+class Nearest:
+    """Each post's most similar cluster row (-1 with none), its blended and latent similarity to it, and the
+    candidates it was chosen from."""
+
+    rows: np.ndarray
+    similarities: np.ndarray
+    latent_similarity: np.ndarray
+    candidates: Candidates
 
 
 class Clusters:
@@ -89,8 +102,9 @@ class Clusters:
         assert self.lexical is not None
         return self.lexical.weigh(terms, learn=learn)
 
-    def nearest(self, latents: np.ndarray, weighted: csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Each post's most similar cluster (row -1 with none), its blended similarity and its latent cosine.
+    def nearest(self, latents: np.ndarray, weighted: csr_matrix) -> Nearest:
+        """Each post's most similar cluster (row -1 with none), its blended similarity and its latent cosine,
+        and the candidates they were chosen from.
 
         FAISS proposes the ``CANDIDATES`` clusters nearest in latent space with their cosines; each post's
         lexical cosine to each of them is computed one post at a time. The best two of the blend are then
@@ -101,7 +115,14 @@ class Clusters:
         assert self.lexical is not None
         n, table = len(latents), self.table
         if len(table) == 0:
-            return np.full(n, -1, dtype=np.int64), np.zeros(n, np.float32), np.zeros(n, np.float32)
+            return Nearest(
+                np.full(n, -1, dtype=np.int64),
+                np.zeros(n, np.float32),
+                np.zeros(n, np.float32),
+                Candidates(
+                    np.zeros((n, 0), np.int64), np.zeros((n, 0)), np.zeros((n, 0)), table.counts, np.zeros(0)
+                ),
+            )
         candidates, latent_similarity = self.index.candidates(latents, min(CANDIDATES, len(table)))
         if self.index.approximate(len(table)):  # a stale graph's similarities: score them again
             latent_similarity = exact_similarities(latents, table.centroids, candidates)
@@ -116,11 +137,36 @@ class Clusters:
         )
         best = first_best(np.round(blend_exact, 6), rows)
         picked = np.arange(n)
-        return (
+        return Nearest(
             rows[picked, best].astype(np.int64),
             blend_exact[picked, best].astype(np.float32),
             latent_exact[picked, best].astype(np.float32),
+            Candidates(candidates, latent_similarity, lexical_similarity, table.counts, self.lexical.norms),
         )
+
+    def settle(self, choice: Choice, latents: np.ndarray, weighted: csr_matrix, nearest: Nearest) -> Choice:
+        """The batch's choice settled against the clusters as the batch leaves them (``cluster/settle.py``)."""
+        if self.settings.settle_passes == 0 or (choice.groups < 0).all() or len(self.table) == 0:
+            return choice
+        return settle(
+            choice,
+            latents,
+            weighted,
+            nearest.candidates,
+            self.settings.semantic_weight,
+            self.join_similarity,
+            self.settings.settle_passes,
+        )
+
+    def similarities_to(
+        self, rows: np.ndarray, latents: np.ndarray, weighted: csr_matrix
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Blended and latent similarity of each post to the cluster of ``rows`` (exact, float64)."""
+        assert self.lexical is not None
+        latent = exact_similarities(latents, self.table.centroids, rows[:, None])[:, 0]
+        lexical = self.lexical.similarity_of_pairs(weighted, rows[:, None])[:, 0]
+        weight = self.settings.semantic_weight
+        return weight * latent + (1.0 - weight) * lexical, latent
 
     def accepts(self, rows: np.ndarray, similarities: np.ndarray) -> np.ndarray:
         """Whether each post's nearest cluster takes it: there is one, and the post is similar enough."""
