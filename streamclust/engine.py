@@ -3,8 +3,10 @@
 In order, for each batch: featurize -> encode -> weigh the post's words (online TF-IDF) -> find the most similar
 cluster (``stages/clusters.py``: FAISS proposes the nearest in latent space, the blend of latent and lexical
 cosine decides) -> join it, or open a provisional cluster with the batch's other posts like it
-(``stages/births.py``) -> update centroids and profiles -> confirm provisional clusters that reached
-``min_cluster_size`` members (a ``created`` event) -> merge, retire and cap clusters (``stages/lifecycle.py``)
+(``stages/births.py``) -> settle the batch: each post may still move to the cluster or new group it fits best
+as the batch leaves them (``cluster/settle.py``) -> update centroids and profiles -> confirm provisional
+clusters that reached ``min_cluster_size`` members (a ``created`` event) -> merge, retire and cap clusters
+(``stages/lifecycle.py``)
 -> feed the reservoir and retrain / swap the autoencoder when due (``stages/retraining.py``). Every post has a
 cluster the moment it is labelled; ``is_outlier`` marks posts whose cluster is still provisional. No I/O:
 adapters (files, Kafka) feed posts in and write the labels and events out. Deterministic for a given seed and
