@@ -1,6 +1,14 @@
 """What the Kafka worker tells its observers (metrics, logs, the live view) after each batch and on changes.
 
-The worker owns the numbers; observers only read them. Observers implement ``WorkerObserver``.
+The worker owns the numbers; observers only read them. Observers implement ``WorkerObserver``:
+
+- ``observe_batch`` when a span's transaction settled (committed, or aborted and to be read again);
+- ``observe_held`` after each poll that read records while the engine holds posts (the warm-up): nothing is
+  committed then, so without it a watcher would see nothing at all until the warm-up ends;
+- ``observe_rebalance`` when partitions move.
+
+Every record read is in the ``consumed`` of exactly one report: a ``HeldReport`` gives the reads of its poll,
+and the ``WorkerReport`` of the span that later commits them gives only the reads not reported before.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ class WorkerReport:
     """One processed batch as seen by the worker."""
 
     result: BatchResult | None  # None when the batch held only dead letters
-    consumed: int  # records read from Kafka in this batch, good and bad
+    consumed: int  # records read from Kafka in this span, good and bad, and not in an earlier HeldReport
     deadlettered: dict[str, int] = field(default_factory=dict)  # reason -> count
     batch_seconds: float = 0.0  # from first record in hand to transaction committed
     end_to_end_seconds: np.ndarray = field(default_factory=lambda: np.empty(0))  # per labelled post
@@ -36,6 +44,17 @@ class WorkerReport:
 
 
 @dataclass(frozen=True)
+class HeldReport:
+    """A poll during the warm-up: posts were read and are held, nothing was committed."""
+
+    consumed: int  # records read from Kafka by this poll (and not reported before), good and bad
+    held: int  # posts the engine holds now
+    warmup_posts: int  # posts the engine holds before it trains its first model
+    lag: dict[tuple[str, int], int] = field(default_factory=dict)  # (topic, partition) -> records behind
+    assigned_partitions: int = 0
+
+
+@dataclass(frozen=True)
 class TrainerProgress:
     """Shared mode: what the trainer tells observers after each step."""
 
@@ -47,6 +66,8 @@ class TrainerProgress:
 
 class WorkerObserver(Protocol):
     def observe_batch(self, report: WorkerReport) -> None: ...
+
+    def observe_held(self, report: HeldReport) -> None: ...
 
     def observe_rebalance(self, assigned: int, revoked: int) -> None: ...
 

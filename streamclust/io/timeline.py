@@ -5,6 +5,7 @@ Each line is one object with a ``type``:
 
 - ``run``: written first, what was run (free-form, e.g. the dataset and its order);
 - ``batch``: one committed batch (counts, lag, timings, engine statistics, and the label of every post);
+- ``held``: one poll of the warm-up (records read, posts held, lag), while nothing is committed;
 - ``event``: one cluster event (a ``ClusterEvent``);
 - ``catalog``: every cluster's latest state (``CatalogEntry`` list), at most every ``catalog_every_seconds``.
 """
@@ -20,7 +21,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from streamclust.io.report import WorkerReport
+from streamclust.io.report import HeldReport, WorkerReport
 from streamclust.schema import CatalogEntry, ClusterEvent
 
 
@@ -91,6 +92,18 @@ class TimelineRecorder:
             self.write_catalog(now)
         self._file.flush()
 
+    def observe_held(self, report: HeldReport) -> None:
+        line = {
+            "type": "held",
+            "at": self.clock(),
+            "consumed": report.consumed,
+            "held": report.held,
+            "warmup_posts": report.warmup_posts,
+            "lag": sum(report.lag.values()),
+        }
+        self.write(line)
+        self._file.flush()
+
     def observe_rebalance(self, assigned: int, revoked: int) -> None:
         return None
 
@@ -108,10 +121,12 @@ class TimelineRecorder:
 
 @dataclass
 class Timeline:
-    """A timeline read back: the ``run`` record, batches, events and catalog snapshots, in file order."""
+    """A timeline read back: the ``run`` record, batches, warm-up polls, events and catalog snapshots, in file
+    order."""
 
     run: dict[str, Any] = field(default_factory=dict)
     batches: list[dict[str, Any]] = field(default_factory=list)
+    held: list[dict[str, Any]] = field(default_factory=list)
     events: list[ClusterEvent] = field(default_factory=list)
     catalogs: list[tuple[float, list[CatalogEntry]]] = field(default_factory=list)
 
@@ -142,6 +157,8 @@ def read_timeline(path: Path) -> Timeline:
                 timeline.run = record
             elif kind == "batch":
                 timeline.batches.append(record)
+            elif kind == "held":
+                timeline.held.append(record)
             elif kind == "event":
                 timeline.events.append(ClusterEvent.model_validate(record))
             elif kind == "catalog":

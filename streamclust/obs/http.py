@@ -5,7 +5,8 @@ A standard-library ``ThreadingHTTPServer`` in a daemon thread; it only reads (th
 
 - ``/metrics``: the registry in the Prometheus text format (or OpenMetrics, if the scraper asks for it).
 - ``/healthz``: 200 while the process is alive, 503 otherwise.
-- ``/readyz``: 200 when the worker is connected to Kafka and the model is warm, 503 otherwise.
+- ``/readyz``: 200 when the worker is connected to Kafka (partitions assigned), the model is warm and its last
+  transaction committed; 503 otherwise, steadily through the whole warm-up.
 - ``/clusters``: a JSON list of the current clusters (``CatalogEntry``).
 """
 

@@ -17,38 +17,56 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from streamclust.io.report import WorkerReport
+from streamclust.io.report import HeldReport, WorkerReport
+from streamclust.obs.metrics import OutlierWindow
 from streamclust.schema import CatalogEntry, ClusterEvent, EventKind
+
+RATE_WINDOW_SECONDS = 5.0  # posts/s is the posts labelled over this many seconds
 
 
 @dataclass
 class LiveNumbers:
-    """What the view shows, updated after every committed batch."""
+    """What the view shows, updated after every committed batch and every poll of the warm-up.
+
+    The rate counts posts over a window of time, whatever the number of batches in it: at 150 posts/s a worker
+    that keeps up commits many small batches (a poll returns as soon as a few records are there).
+
+    >>> numbers = LiveNumbers(started_at=0.0)
+    >>> for tick in range(1, 101):  # 100 batches of 3 posts in 2 s
+    ...     numbers.add(at=tick / 50, labelled=3, outliers=0)
+    >>> numbers.posts_per_second(now=2.0)
+    150.0
+    """
 
     started_at: float
     labelled: int = 0
     deadlettered: int = 0
     lag: int = 0
     model_version: int = 0
-    recent: deque[tuple[float, int, int]] = field(
-        default_factory=lambda: deque(maxlen=50)
-    )  # at, posts, outliers
+    recent: deque[tuple[float, int]] = field(default_factory=deque)  # (at, posts) of the last seconds
+    outliers: OutlierWindow = field(default_factory=lambda: OutlierWindow(window_posts=1000))
     clusters: list[CatalogEntry] = field(default_factory=list)
     expected_posts: int | None = None
     pending: int = 0  # posts held back while the first model is trained
+    warmup_posts: int | None = None  # posts held before the first model is trained
 
     def add(self, at: float, labelled: int, outliers: int) -> None:
         self.labelled += labelled
-        self.recent.append((at, labelled, outliers))
+        self.recent.append((at, labelled))
+        while self.recent and at - self.recent[0][0] > RATE_WINDOW_SECONDS:
+            self.recent.popleft()
+        if labelled:
+            self.outliers.add(labelled, outliers)
 
-    def posts_per_second(self, now: float, window: float = 5.0) -> float:
+    def posts_per_second(self, now: float, window: float = RATE_WINDOW_SECONDS) -> float:
         """Posts labelled over the last ``window`` seconds (or since the start, when that is shorter)."""
-        posts = sum(posts for at, posts, _ in self.recent if now - at <= window)
+        recent = tuple(self.recent)  # a copy: the display thread reads while the worker's thread adds
+        posts = sum(posts for at, posts in recent if now - at < window)
         return posts / max(min(window, now - self.started_at), 1.0)
 
     def outlier_share(self) -> float:
-        posts = sum(posts for _, posts, _ in self.recent)
-        return sum(outliers for _, _, outliers in self.recent) / posts if posts else 0.0
+        """Share of outliers among about the last 1,000 labelled posts."""
+        return self.outliers.share()
 
 
 def event_line(event: ClusterEvent) -> Text:
@@ -67,6 +85,14 @@ def event_line(event: ClusterEvent) -> Text:
     if event.kind == EventKind.RETIRED:
         return Text.assemble(("retired ", "red"), f"#{event.cluster_id}{keywords}")
     return Text("")
+
+
+def waiting_line(numbers: LiveNumbers) -> str:
+    """What the view says before the first labels: the warm-up's progress, or that no post came yet."""
+    if not numbers.pending:
+        return "waiting for posts"
+    of = f" of {numbers.warmup_posts:,}" if numbers.warmup_posts else ""
+    return f"warming up: {numbers.pending:,}{of} posts held until the first model is trained"
 
 
 def render_status(numbers: LiveNumbers, now: float, top: int = 12) -> RenderableType:
@@ -101,12 +127,7 @@ def render_status(numbers: LiveNumbers, now: float, top: int = 12) -> Renderable
     for entry in sorted(active, key=lambda entry: -entry.size)[:top]:
         table.add_row(f"#{entry.cluster_id}", f"{entry.size:.0f}", ", ".join(entry.keywords[:8]))
     if numbers.labelled == 0:
-        waiting = (
-            f"warming up: {numbers.pending:,} posts held until the first model is trained"
-            if numbers.pending
-            else "waiting for posts"
-        )
-        return Group(header, Text(waiting, style="dim"))
+        return Group(header, Text(waiting_line(numbers), style="dim"))
     return Group(header, table)
 
 
@@ -135,10 +156,6 @@ class LiveView:
             get_renderable=lambda: render_status(self.numbers, self.clock()),
         )
 
-    def show_pending(self, posts: int) -> None:
-        """How many posts the engine holds back (warm-up); call from the worker's thread."""
-        self.numbers.pending = posts
-
     def __enter__(self) -> LiveView:
         self._live.start()
         return self
@@ -156,12 +173,18 @@ class LiveView:
         self.numbers.lag = sum(report.lag.values())
         if report.result is not None:
             self.numbers.model_version = report.result.stats.model_version
+            self.numbers.pending = report.result.stats.pending
         for event in report.events:
             if event.kind != EventKind.UPDATED:
                 self._live.console.print(event_line(event))
         if report.events or now - self._last_catalog_at >= self.catalog_every_seconds:
             self.numbers.clusters = self.catalog()
             self._last_catalog_at = now
+
+    def observe_held(self, report: HeldReport) -> None:
+        self.numbers.pending = report.held
+        self.numbers.warmup_posts = report.warmup_posts
+        self.numbers.lag = sum(report.lag.values())
 
     def observe_rebalance(self, assigned: int, revoked: int) -> None:
         return None

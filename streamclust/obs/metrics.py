@@ -1,20 +1,26 @@
 """Prometheus metrics for the Kafka worker, recorded from the ``WorkerReport`` it hands its observers.
 
-``WorkerMetrics`` is a ``WorkerObserver``: the worker calls ``observe_batch`` after every batch and
+``WorkerMetrics`` is a ``WorkerObserver``: the worker calls ``observe_batch`` after every batch,
+``observe_held`` after each poll of the warm-up (posts read and held, nothing committed) and
 ``observe_rebalance`` when partitions move. Every metric lives in the injected registry, so tests pass a fresh
 ``CollectorRegistry`` and read values back with ``registry.get_sample_value``.
 
 Outputs (labelled posts, dead letters, cluster events) are counted only when the batch's transaction
 committed: an aborted batch is read again, and counting it twice would overstate what downstream received.
-``streamclust_posts_consumed_total`` counts reads, so records read again after an abort count again.
-Gauges that describe the engine (active clusters, model version, lag) follow every report.
+``streamclust_posts_consumed_total`` counts reads, so records read again after an abort count again; reads
+during the warm-up count when they happen (each report carries only the reads not reported before), and
+``streamclust_pending_posts`` shows the posts held. Gauges that describe the engine (active clusters, model
+version, lag) follow every report.
 
 >>> from prometheus_client import CollectorRegistry
->>> from streamclust.io.report import TrainerProgress, WorkerReport
+>>> from streamclust.io.report import HeldReport, WorkerReport
 >>> metrics = WorkerMetrics(CollectorRegistry())
 >>> metrics.observe_batch(WorkerReport(result=None, consumed=2, deadlettered={"not_json": 2}))
 >>> metrics.registry.get_sample_value("streamclust_posts_deadlettered_total", {"reason": "not_json"})
 2.0
+>>> metrics.observe_held(HeldReport(consumed=500, held=500, warmup_posts=2000))
+>>> metrics.registry.get_sample_value("streamclust_pending_posts")
+500.0
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
-from streamclust.io.report import TrainerProgress, WorkerReport
+from streamclust.io.report import HeldReport, TrainerProgress, WorkerReport
 from streamclust.obs.histograms import BatchHistogram
 from streamclust.result import BatchResult, BatchStats
 from streamclust.schema import ClusterEvent, EventKind
@@ -76,6 +82,9 @@ class OutlierWindow:
             old_labelled, old_outliers = self._batches.popleft()
             self._labelled -= old_labelled
             self._outliers -= old_outliers
+        return self.share()
+
+    def share(self) -> float:
         return self._outliers / self._labelled if self._labelled else 0.0
 
 
@@ -117,6 +126,7 @@ class WorkerMetrics:
         self._cluster_sizes = ClusterSizes()
         self._largest_clusters = largest_clusters
         self._lag_partitions: set[tuple[str, str]] = set()
+        self._assigned_count = 0
         self._declare_throughput()
         self._declare_kafka()
         self._declare_clusters()
@@ -334,12 +344,24 @@ class WorkerMetrics:
             self.checkpoint_bytes.set(report.checkpoint_bytes)
             self.last_checkpoint.set_to_current_time()
 
+    def observe_held(self, report: HeldReport) -> None:
+        """A poll of the warm-up: reads count now, and the held posts show as pending."""
+        self.consumed.inc(report.consumed)
+        self.pending.set(report.held)
+        self._assigned_count = report.assigned_partitions
+        self.assigned_partitions.set(report.assigned_partitions)
+        self._observe_lag(report.lag, report.assigned_partitions)
+
     def observe_rebalance(self, assigned: int, revoked: int) -> None:
+        """Partitions moved; the assigned count follows at once (the next report gives the exact count)."""
+        self._assigned_count = max(0, self._assigned_count + assigned - revoked)
+        self.assigned_partitions.set(self._assigned_count)
         self.rebalances.inc()
         self.partitions_assigned.inc(assigned)
         self.partitions_revoked.inc(revoked)
 
     def _observe_kafka(self, report: WorkerReport) -> None:
+        self._assigned_count = report.assigned_partitions
         self.assigned_partitions.set(report.assigned_partitions)
         if report.committed:
             self.commits.inc()
@@ -348,14 +370,17 @@ class WorkerMetrics:
             if report.failed_transactions:
                 self.transaction_retries.inc()
         self.commit_failing.set(1 if report.failed_transactions else 0)
-        if not report.lag and report.assigned_partitions:
+        self._observe_lag(report.lag, report.assigned_partitions)
+
+    def _observe_lag(self, lag: dict[tuple[str, int], int], assigned_partitions: int) -> None:
+        if not lag and assigned_partitions:
             return  # lag was not measured for this batch
         # The report holds the lag of every assigned partition: forget partitions this worker no longer has.
-        current = {(topic, str(partition)) for topic, partition in report.lag}
+        current = {(topic, str(partition)) for topic, partition in lag}
         for gone_topic, gone_partition in self._lag_partitions - current:
             self.lag.remove(gone_topic, gone_partition)
         self._lag_partitions = current
-        for (topic, partition), behind in report.lag.items():
+        for (topic, partition), behind in lag.items():
             self.lag.labels(topic=topic, partition=str(partition)).set(behind)
 
     def _observe_engine(self, stats: BatchStats) -> None:

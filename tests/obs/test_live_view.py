@@ -9,7 +9,7 @@ import re
 import numpy as np
 from rich.console import Console
 
-from streamclust.io.report import WorkerReport
+from streamclust.io.report import HeldReport, WorkerReport
 from streamclust.obs.live_view import LiveNumbers, LiveView, render_status
 from streamclust.result import BatchResult, BatchStats, LabelBatch
 from streamclust.schema import CatalogEntry, ClusterEvent, EventKind
@@ -51,10 +51,33 @@ def test_status_shows_rate_lag_outliers_and_the_largest_active_clusters_first() 
     assert "old" not in shown
 
 
+def test_posts_per_second_counts_every_batch_of_the_window_however_small() -> None:
+    # A worker that keeps up with 150 posts/s commits a batch of 3 posts every 20 ms: 250 batches in 5 s.
+    numbers = LiveNumbers(started_at=0.0)
+    for tick in range(1, 1001):
+        numbers.add(at=tick * 0.02, labelled=3, outliers=1)
+
+    shown = text_of(render_status(numbers, now=20.0))
+
+    assert numbers.posts_per_second(now=20.0) == 150.0
+    assert re.search(r"posts/s\s+150\s", shown)
+    assert "outliers  33%" in shown
+
+
 def test_warm_up_is_shown_until_the_first_labels() -> None:
     numbers = LiveNumbers(started_at=0.0, pending=1500)
 
     assert "warming up: 1,500 posts held" in text_of(render_status(numbers, now=3.0))
+
+
+def test_the_warm_up_progress_comes_from_the_workers_held_reports() -> None:
+    view = LiveView(catalog=list, console=Console(file=io.StringIO(), width=120))
+
+    view.observe_held(HeldReport(consumed=500, held=812, warmup_posts=2000, lag={("posts", 0): 40}))
+
+    shown = text_of(render_status(view.numbers, now=view.numbers.started_at + 5))
+    assert "warming up: 812 of 2,000 posts held until the first model is trained" in shown
+    assert "lag 40" in shown
 
 
 def test_a_line_is_printed_for_each_new_merged_or_retired_topic_but_not_updates() -> None:

@@ -128,9 +128,18 @@ class Worker:
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
 
-    def wait_until_ready(self, timeout: float) -> None:
-        url = f"http://127.0.0.1:{self.http_port}/readyz"
-        wait_for("the worker's /readyz", lambda: answers_ok(url), timeout, self.process, self.log)
+    def wait_until_connected(self, timeout: float) -> None:
+        """Until /metrics shows every partition assigned (/readyz waits for the model too: posts first)."""
+        url = f"http://127.0.0.1:{self.http_port}/metrics"
+        assigned = f"streamclust_assigned_partitions {float(PARTITIONS)}"
+
+        def connected() -> bool | None:
+            return assigned in http_get(url)[1].decode() or None
+
+        wait_for("the worker's partitions on /metrics", connected, timeout, self.process, self.log)
+
+    def readyz(self) -> int:
+        return http_get(f"http://127.0.0.1:{self.http_port}/readyz")[0]
 
     def stop(self) -> None:
         if self.process is not None:
@@ -201,7 +210,7 @@ def worker(kafka_broker: Any, tmp_path_factory: pytest.TempPathFactory) -> Itera
     worker = Worker(kafka_broker.bootstrap, tmp_path_factory.mktemp("worker"))
     worker.start()
     try:
-        worker.wait_until_ready(timeout=90)
+        worker.wait_until_connected(timeout=90)
         yield worker
     finally:
         worker.stop()
@@ -241,6 +250,7 @@ def test_prometheus_sees_posts_labelled_and_the_lag_of_every_partition(
 ) -> None:
     scraped = wait_for("a first scrape", lambda: prometheus.value(LABELLED), timeout=30)
     assert prometheus.value('up{job="streamclust"}') == 1.0
+    assert worker.readyz() == 503  # connected, but no model before the first posts
 
     produce(kafka_broker.bootstrap, worker.input_topic)
 
@@ -249,6 +259,7 @@ def test_prometheus_sees_posts_labelled_and_the_lag_of_every_partition(
         return labelled if labelled is not None and labelled >= scraped + POSTS else None
 
     assert wait_for("Prometheus to see every post labelled", labelled_all, timeout=90) == scraped + POSTS
+    assert worker.readyz() == 200  # the model is warm
 
     def lag_partitions() -> set[str] | None:
         series = prometheus.query(LAG)

@@ -10,8 +10,9 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 import streamclust.obs.histograms
+import streamclust.obs.live_view
 import streamclust.obs.metrics
-from streamclust.io.report import TrainerProgress, WorkerReport
+from streamclust.io.report import HeldReport, TrainerProgress, WorkerReport
 from streamclust.obs.metrics import WorkerMetrics
 from streamclust.schema import ClusterEvent, EventKind
 
@@ -57,6 +58,24 @@ def test_an_aborted_batch_counts_the_read_but_not_the_outputs(
     assert value(metrics, "streamclust_end_to_end_seconds_count") == 0
 
 
+def test_warm_up_polls_count_reads_and_show_held_posts_before_anything_is_committed(
+    metrics: WorkerMetrics, make_report: ReportFactory
+) -> None:
+    metrics.observe_held(HeldReport(consumed=800, held=800, warmup_posts=2000, lag={("posts", 0): 1200}))
+    metrics.observe_held(HeldReport(consumed=12, held=812, warmup_posts=2000, lag={("posts", 0): 1188}))
+
+    assert value(metrics, "streamclust_pending_posts") == 812
+    assert value(metrics, "streamclust_posts_consumed_total") == 812
+    assert value(metrics, "streamclust_consumer_lag_records", topic="posts", partition="0") == 1188
+    assert value(metrics, "streamclust_transaction_commits_total") == 0
+
+    # The span that ends the warm-up reports only the reads not reported yet.
+    metrics.observe_batch(make_report(consumed=3, stats={"pending": 0}))
+
+    assert value(metrics, "streamclust_posts_consumed_total") == 815
+    assert value(metrics, "streamclust_pending_posts") == 0
+
+
 def test_failing_transactions_set_commit_failing_until_one_commits(
     metrics: WorkerMetrics, make_report: ReportFactory
 ) -> None:
@@ -94,6 +113,15 @@ def test_lag_is_a_gauge_per_partition_and_revoked_partitions_disappear(
     assert value(metrics, "streamclust_assigned_partitions") == 1
     assert value(metrics, "streamclust_rebalances_total") == 1
     assert value(metrics, "streamclust_partitions_revoked_total") == 1
+
+
+def test_assigned_partitions_show_before_the_first_post(metrics: WorkerMetrics) -> None:
+    metrics.observe_rebalance(assigned=3, revoked=0)
+    assert value(metrics, "streamclust_assigned_partitions") == 3
+
+    metrics.observe_rebalance(assigned=0, revoked=3)
+    metrics.observe_rebalance(assigned=2, revoked=0)
+    assert value(metrics, "streamclust_assigned_partitions") == 2
 
 
 def test_a_batch_without_a_lag_measurement_keeps_the_last_one(
@@ -196,7 +224,9 @@ def test_two_workers_in_one_process_do_not_share_metrics(make_report: ReportFact
     assert second.registry.get_sample_value("streamclust_posts_labelled_total") == 0
 
 
-@pytest.mark.parametrize("module", [streamclust.obs.metrics, streamclust.obs.histograms])
+@pytest.mark.parametrize(
+    "module", [streamclust.obs.metrics, streamclust.obs.histograms, streamclust.obs.live_view]
+)
 def test_the_module_examples_run(module: object) -> None:
     outcome = doctest.testmod(module)
     assert outcome.attempted > 0

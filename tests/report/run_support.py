@@ -1,5 +1,5 @@
 """A recorded run without Kafka: Banking77 posts through the FirstWordEngine test double, reported batch by batch
-to a TimelineRecorder as the worker would, on a fake clock."""
+(and poll by poll during the warm-up) to a TimelineRecorder as the worker would, on a fake clock."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from streamclust.io.report import WorkerReport
+from streamclust.io.report import HeldReport, WorkerReport
 from streamclust.io.timeline import TimelineRecorder
 from streamclust.schema import Post
 from streamclust.testing import FirstWordEngine
@@ -38,13 +38,19 @@ def record_run(timeline: Path, posts: list[dict[str, str]], batch_size: int = 50
         chunk = posts[start : start + batch_size]
         result = engine.process([Post(id=post["id"], text=post["text"]) for post in chunk], now=1e9 + start)
         labelled = len(result.labels)
+        lag = {("posts", 0): len(posts) - start - len(chunk)}
+        if engine.pending_post_ids:  # the warm-up: the worker reports the poll, commits nothing
+            recorder.observe_held(
+                HeldReport(consumed=len(chunk), held=len(engine.pending_post_ids), warmup_posts=100, lag=lag)
+            )
+            continue
         recorder.observe_batch(
             WorkerReport(
                 result=result,
                 consumed=len(chunk),
                 batch_seconds=0.05,
                 end_to_end_seconds=np.linspace(0.1, 0.5, labelled),
-                lag={("posts", 0): len(posts) - start - len(chunk)},
+                lag=lag,
                 labels=[result.labels] if labelled else [],
                 events=result.events,
             )

@@ -27,6 +27,8 @@ def test_the_timeline_holds_one_label_per_post_and_every_event(tmp_path: Path) -
     ]
     assert {event.cluster_id for event in timeline.events} == {entry.cluster_id for entry in engine.catalog()}
     assert timeline.catalogs and timeline.run["dataset"] == "banking77 sample"
+    assert [held["held"] for held in timeline.held] == [50]  # the warm-up's first poll, before any label
+    assert sum(batch["consumed"] for batch in timeline.batches) + 50 == len(posts)  # each read once
 
 
 def test_report_has_plots_clusters_with_examples_and_the_harness_scores(

@@ -149,7 +149,6 @@ def run_demo(
                 except KeyboardInterrupt:
                     interrupted = True  # Ctrl-C: stop, and report on what was labelled so far
                     break
-                view.show_pending(len(worker.engine.pending_post_ids))
                 if producer.error is not None:
                     raise producer.error
                 if not producer.is_alive() and worker.committed_posts >= producer.sent:

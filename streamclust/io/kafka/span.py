@@ -25,6 +25,7 @@ class OpenSpan:
     events: list[ClusterEvent] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     consumed: int = 0
+    reported: int = 0  # of ``consumed``, the records already reported to observers (while held)
     last_result: BatchResult | None = None
     started_at: float | None = None  # monotonic time the first record was in hand
 
@@ -41,6 +42,11 @@ class OpenSpan:
             self.labels.append(result.labels)
         self.events.extend(result.events)
         self.last_result = result
+
+    def take_unreported(self) -> int:
+        """The records read since the last report, now counted as reported."""
+        unreported, self.reported = self.consumed - self.reported, self.consumed
+        return unreported
 
     def labelled(self) -> int:
         return sum(len(batch) for batch in self.labels)

@@ -9,8 +9,9 @@ Exactly once, step by step:
   (``send_offsets_to_transaction``). A crash anywhere loses the open transaction and its offsets together;
   the restarted worker reads those posts again.
 - While the engine holds posts back (warm-up) nothing is produced or committed; the batch that completes the
-  warm-up commits everything held. If partitions are revoked while posts are held, the held state is dropped
-  (fresh engine) and the consumer rewinds to the first uncommitted offsets so those posts are read again.
+  warm-up commits everything held; observers hear of each poll meanwhile (``HeldReport``: reads, posts
+  held). If partitions are revoked while posts are held, the held state is dropped (fresh engine) and the
+  consumer rewinds to the first uncommitted offsets so those posts are read again.
 - The transactions run in a committer process (``committer.py``), one at a time. Under load (the poll
   returned a full batch) the worker hands over batch N's transaction and goes on to poll batch N+1 and run the
   engine on it, and takes N's outcome before it hands over N+1; otherwise it waits for each outcome. If N
@@ -54,7 +55,7 @@ from streamclust.io.kafka.keeper import ModelKeeper, StateWrite
 from streamclust.io.kafka.records import DeadLetter, catalog_record, event_record
 from streamclust.io.kafka.span import OpenSpan
 from streamclust.io.kafka.topics import ensure_topics
-from streamclust.io.report import WorkerObserver, WorkerReport
+from streamclust.io.report import HeldReport, WorkerObserver, WorkerReport
 from streamclust.result import ClusterEngine, LabelBatch
 from streamclust.schema import CatalogEntry, Post
 
@@ -154,10 +155,12 @@ class KafkaWorker:
         return self._running
 
     def is_ready(self) -> bool:
+        """Connected (partitions assigned), the model warm, and the last transaction committed. It stays false
+        through the whole warm-up, however the posts arrive."""
         return (
             self._running
             and bool(self._assigned)
-            and self._pending_posts == 0
+            and self.engine.model_version > 0
             and self.failed_transactions == 0
         )
 
@@ -280,6 +283,8 @@ class KafkaWorker:
         self._pending_posts = len(self.engine.pending_post_ids)
         if self.span and self._pending_posts == 0:
             self._commit_span(now)
+        elif records and self._pending_posts:
+            self._report_held()
 
     def _take(self, records: list[Any], now: float) -> None:
         """Decode the records, send the good ones through the engine, hold the bad ones as dead letters."""
@@ -525,11 +530,13 @@ class KafkaWorker:
             self.engine = self.engine_factory()
         else:  # what the flush labels is dropped: those posts are read again
             process_guarded(self.engine, [], time.time(), [post for post, _ in self._held], flush=True)
+        unreported = self.span.take_unreported() + len(dropped)
         self.span = OpenSpan()
         self._held = []
         self._pending_posts = 0
         self._rewind_needed = False
         self._rewind(targets)
+        self._report_held(consumed=unreported)
 
     def _rewind(self, targets: dict[TopicPartition, int]) -> None:
         consumer = self._require(self.consumer)
@@ -569,7 +576,7 @@ class KafkaWorker:
         started = span.started_at if span.started_at is not None else time.monotonic()
         report = WorkerReport(
             result=span.last_result,
-            consumed=span.consumed,
+            consumed=span.take_unreported(),
             deadlettered=span.dead_letter_counts(),
             batch_seconds=time.monotonic() - started,
             end_to_end_seconds=latencies if committed else np.empty(0),
@@ -584,6 +591,20 @@ class KafkaWorker:
         )
         for observer in self.observers:
             observer.observe_batch(report)
+
+    def _report_held(self, consumed: int | None = None) -> None:
+        """While the engine holds posts: what was read, and how many posts are held (nothing is committed)."""
+        if not self.observers:
+            return
+        report = HeldReport(
+            consumed=self.span.take_unreported() if consumed is None else consumed,
+            held=self._pending_posts,
+            warmup_posts=self.settings.encoder.warmup_posts,
+            lag=self._lag(),
+            assigned_partitions=len(self._assigned),
+        )
+        for observer in self.observers:
+            observer.observe_held(report)
 
     def _lag(self) -> dict[tuple[str, int], int]:
         consumer = self._require(self.consumer)

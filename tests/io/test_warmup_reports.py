@@ -1,0 +1,150 @@
+"""During the warm-up the Kafka worker commits nothing, yet /metrics shows what it read and holds, and /readyz
+stays 'not ready' until the model is warm. Broker-free: a scripted consumer and committer stand in for Kafka."""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import TopicPartition
+from prometheus_client import CollectorRegistry
+
+from streamclust.config import Settings
+from streamclust.io.kafka.committer import TransactionJob, TransactionOutcome
+from streamclust.io.kafka.worker import KafkaWorker
+from streamclust.io.report import HeldReport, WorkerReport
+from streamclust.obs.metrics import WorkerMetrics
+from streamclust.testing import FirstWordEngine
+
+PARTITION = TopicPartition("posts", 0)
+
+
+@dataclass(frozen=True)
+class Record:
+    offset: int
+    value: bytes
+    topic: str = PARTITION.topic
+    partition: int = PARTITION.partition
+    key: bytes | None = None
+    timestamp: int = 1_700_000_000_000
+
+
+class ScriptedConsumer:
+    """Returns the scripted polls in turn, then nothing; the partition's end is after the last record."""
+
+    def __init__(self, polls: list[list[Record]]) -> None:
+        self.polls = deque(polls)
+        self.end = sum(len(poll) for poll in polls)
+        self.read = 0
+
+    def poll(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Record]]:
+        records = self.polls.popleft() if self.polls else []
+        self.read += len(records)
+        return {PARTITION: records} if records else {}
+
+    def assignment(self) -> set[TopicPartition]:
+        return {PARTITION}
+
+    def highwater(self, tp: TopicPartition) -> int:
+        return self.end
+
+    def position(self, tp: TopicPartition, timeout_ms: int) -> int:
+        return self.read
+
+    def group_metadata(self) -> str:
+        return "group"
+
+
+class CommittingCommitter:
+    def __init__(self) -> None:
+        self.jobs: list[TransactionJob] = []
+        self.broken = False
+
+    def submit(self, job: TransactionJob) -> None:
+        self.jobs.append(job)
+
+    def outcome(self) -> TransactionOutcome:
+        return TransactionOutcome(committed=True)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.seen: list[WorkerReport | HeldReport] = []
+
+    def observe_batch(self, report: WorkerReport) -> None:
+        self.seen.append(report)
+
+    def observe_held(self, report: HeldReport) -> None:
+        self.seen.append(report)
+
+    def observe_rebalance(self, assigned: int, revoked: int) -> None:
+        return None
+
+
+def polls_of(sizes: list[int]) -> list[list[Record]]:
+    polls, offset = [], 0
+    for size in sizes:
+        polls.append(
+            [
+                Record(o, json.dumps({"id": str(o), "text": f"word{o % 3} post"}).encode())
+                for o in range(offset, offset + size)
+            ]
+        )
+        offset += size
+    return polls
+
+
+def warming_worker(polls: list[list[Record]], *observers: Any) -> KafkaWorker:
+    settings = Settings.model_validate({"encoder": {"warmup_posts": 100}, "http": {"enabled": False}})
+    worker = KafkaWorker(settings, FirstWordEngine(warmup_posts=100), observers=observers)
+    worker.consumer = ScriptedConsumer(polls)
+    worker.committer = CommittingCommitter()
+    worker._running = True
+    worker.on_assigned({PARTITION})
+    return worker
+
+
+def test_held_posts_show_as_pending_and_reads_count_once() -> None:
+    metrics = WorkerMetrics(CollectorRegistry())
+    worker = warming_worker(polls_of([40, 40, 40]), metrics)
+    sample = metrics.registry.get_sample_value
+
+    worker.run_once()
+    worker.run_once()
+
+    assert sample("streamclust_pending_posts") == 80
+    assert sample("streamclust_posts_consumed_total") == 80  # visible before anything is committed
+    assert sample("streamclust_posts_labelled_total") == 0
+
+    worker.run_once()  # the 100th post ends the warm-up: all 120 are labelled and committed
+
+    assert sample("streamclust_pending_posts") == 0
+    assert sample("streamclust_posts_consumed_total") == 120  # not 80 + 120
+    assert sample("streamclust_posts_labelled_total") == 120
+
+
+def test_observers_hear_each_warm_up_poll_then_the_committed_span() -> None:
+    recorder = Recorder()
+    worker = warming_worker(polls_of([60, 60]), recorder)
+
+    worker.run_once()
+    worker.run_once()
+
+    held, committed = recorder.seen
+    assert isinstance(held, HeldReport)
+    assert (held.consumed, held.held, held.warmup_posts, held.lag) == (60, 60, 100, {("posts", 0): 60})
+    assert isinstance(committed, WorkerReport) and committed.committed
+    assert committed.consumed == 60  # the reads of the second poll; the first were in the HeldReport
+    assert sum(len(labels) for labels in committed.labels) == 120
+
+
+def test_readiness_stays_off_through_the_whole_warm_up_and_turns_on_with_the_model() -> None:
+    worker = warming_worker(polls_of([0, 30, 0, 30, 30, 30]))  # idle, posts, idle, ..., the 100th post
+    readiness = []
+    for _ in range(6):
+        worker.run_once()
+        readiness.append(worker.is_ready())
+
+    assert readiness == [False, False, False, False, False, True]
