@@ -327,10 +327,12 @@ class HttpSettings(Section):
 
 class LoggingSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        default="WARNING", description="log level (logs go to standard error)"
+        default="INFO",
+        description="log level (logs go to standard error); INFO says what the worker does, every few seconds",
     )
-    format: Literal["json", "text"] = Field(
-        default="json", description="'json' for log collectors, 'text' for people"
+    format: Literal["auto", "plain", "json"] = Field(
+        default="auto",
+        description="'plain' lines for people, 'json' for log collectors; 'auto': plain on a terminal, else json",
     )
 
 

@@ -13,7 +13,7 @@ from pydantic import BaseModel, SecretStr
 from streamclust.cli import main
 from streamclust.config import Settings, load_settings
 from streamclust.errors import ConfigError
-from streamclust.obs.logs import JsonFormatter, TextFormatter
+from streamclust.obs.logs import JsonFormatter, PlainFormatter
 from streamclust.redact import MASK, is_secret_name
 
 PASSWORD = "hunter2-very-secret"
@@ -69,7 +69,7 @@ def test_reprs_and_dumps_mask_the_password(monkeypatch: pytest.MonkeyPatch) -> N
         assert MASK in shown
 
 
-@pytest.mark.parametrize("formatter", [JsonFormatter(), TextFormatter()])
+@pytest.mark.parametrize("formatter", [JsonFormatter(), PlainFormatter()])
 def test_log_fields_with_secret_names_are_masked(formatter: logging.Formatter) -> None:
     record = logging.LogRecord("streamclust.kafka", logging.WARNING, __file__, 1, "connecting", None, None)
     record.client = {"bootstrap_servers": "b:9092", "sasl_plain_password": PASSWORD}

@@ -38,6 +38,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--max-seconds", type=float, help="stop after this long (for demos and benchmarks)")
     parser.add_argument(
+        "--log-format",
+        choices=("plain", "json"),
+        help="'plain' lines for people or 'json' for log collectors (default: logging.format, whose 'auto' "
+        "is plain on a terminal and json otherwise)",
+    )
+    parser.add_argument(
+        "--timeline",
+        type=Path,
+        help="write the run's timeline (JSON lines) to this file, for `streamclust report`",
+    )
+    parser.add_argument(
         "--fresh-model",
         action="store_true",
         help="ignore the group's checkpoint on the state topic and warm up a new model (cluster ids start "
@@ -55,7 +66,7 @@ def build_engine(name: str, settings: Any) -> Any:
     return Engine.from_settings(settings)
 
 
-def shared_worker(args: argparse.Namespace, settings: Any, metrics: Any) -> Any:
+def shared_worker(args: argparse.Namespace, settings: Any, observers: list[Any], metrics: Any) -> Any:
     """Shared mode: label with the published model, and train while elected (docs/architecture.md)."""
     from streamclust.errors import ConfigError
     from streamclust.io.kafka.shared import SharedWorker
@@ -72,14 +83,31 @@ def shared_worker(args: argparse.Namespace, settings: Any, metrics: Any) -> Any:
         )
     if args.instance_id is None:
         raise ConfigError("scale.mode shared needs --instance-id: give each worker of the group its own name")
-    observers = [] if metrics is None else [metrics]
     return SharedWorker(
         settings,
         engine_factory=lambda: build_engine("default", settings),
         instance_id=args.instance_id,
         observers=observers,
-        trainer_observers=observers,
+        trainer_observers=[] if metrics is None else [metrics],
     )
+
+
+def timeline_recorder(path: Path, worker: Any, args: argparse.Namespace, settings: Any) -> Any:
+    from streamclust.io.timeline import TimelineRecorder
+
+    run = {
+        "command": "run",
+        "input_topic": settings.kafka.input_topic,
+        "group_id": settings.kafka.group_id,
+        "instance_id": args.instance_id,
+        "featurizer": settings.featurize.kind,
+    }
+
+    def catalog() -> Any:
+        # shared mode: the copy of the trainer's catalog; solo: the engine's own (the worker may swap engines)
+        return worker.clusters() if settings.scale.mode == "shared" else worker.engine.catalog()
+
+    return TimelineRecorder(path, catalog=catalog, run=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -97,29 +125,35 @@ def run(args: argparse.Namespace) -> int:
     from streamclust.config import load_settings
     from streamclust.io.kafka import KafkaWorker
     from streamclust.obs.logs import setup_logging
+    from streamclust.obs.progress_log import ProgressLog
 
     overrides = {"kafka": {"bootstrap_servers": args.bootstrap}} if args.bootstrap else {}
     settings = load_settings(args.config, **overrides)
-    setup_logging(settings.logging.level, settings.logging.format)
+    setup_logging(settings.logging.level, args.log_format or settings.logging.format)
     metrics = None
     if settings.http.enabled:
         from streamclust.obs.metrics import WorkerMetrics
 
         metrics = WorkerMetrics()
+    observers: list[Any] = [ProgressLog()] + ([] if metrics is None else [metrics])
     if settings.scale.mode == "shared":
-        worker = shared_worker(args, settings, metrics)
+        worker = shared_worker(args, settings, observers, metrics)
     else:
         worker = KafkaWorker(
             settings,
             build_engine(args.engine, settings),
             engine_factory=lambda: build_engine(args.engine, settings),
-            observers=[] if metrics is None else [metrics],
+            observers=observers,
             instance_id=args.instance_id,
             idle_flush_seconds=args.idle_flush_seconds,
             fresh_model=args.fresh_model,
         )
     if stop_requested.is_set():
         worker.stop()
+    recorder = None
+    if args.timeline is not None:
+        recorder = timeline_recorder(args.timeline, worker, args, settings)
+        worker.observers.append(recorder)
 
     server = None
     if metrics is not None:
@@ -132,4 +166,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if server is not None:
             server.stop()
+        if recorder is not None:
+            recorder.close()
     return 0

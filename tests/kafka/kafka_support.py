@@ -84,7 +84,7 @@ class Stream:
             },
             "kafka": self.kafka,
             "http": {"enabled": False},
-            "logging": {"level": "INFO", "format": "text"},
+            "logging": {"level": "INFO", "format": "plain"},
         }
 
     def topic(self, name: str) -> str:

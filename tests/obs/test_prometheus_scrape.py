@@ -116,7 +116,7 @@ class Worker:
                 "max_wait_ms": 200,
             },
             "http": {"host": "127.0.0.1", "port": self.http_port},
-            "logging": {"level": "INFO", "format": "text"},
+            "logging": {"level": "INFO", "format": "plain"},
         }
         self.config = workdir / "worker.yaml"
         self.config.write_text(yaml.safe_dump(settings))
