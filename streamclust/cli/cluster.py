@@ -37,6 +37,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="resume the model from the newest checkpoint here and save checkpoints to it (setting state_dir)",
     )
+    parser.add_argument(
+        "--timeline",
+        type=Path,
+        help="write the run's timeline (JSON lines) here, for `streamclust report --timeline FILE`",
+    )
     parser.add_argument("--top", type=int, default=20, help="clusters shown in the summary table")
     parser.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
 
@@ -73,6 +78,12 @@ def run(args: argparse.Namespace) -> int:
         engine = Engine.from_settings(settings)
     labels = JsonlWriter(args.labels, stream=sys.stdout)  # the summary and progress go to standard error
     outputs = FileOutputs(labels, JsonlWriter(args.events), JsonlWriter(rejects_path))
+    recorder = None
+    if args.timeline is not None:
+        from streamclust.io.timeline import TimelineRecorder
+
+        run_facts = {"command": "cluster", "input": str(args.input), "featurizer": settings.featurize.kind}
+        recorder = TimelineRecorder(args.timeline, catalog=engine.catalog, run=run_facts)
 
     started = time.perf_counter()
     columns = [
@@ -92,9 +103,12 @@ def run(args: argparse.Namespace) -> int:
                 bar.update(task, completed=progress.done_bytes, posts=summary.read)
 
             lines = InputLines(stream, max_line_bytes(settings.input))
-            file_run = FileRun(engine, outputs, checkpoints, on_batch=show)
+            observers = [] if recorder is None else [recorder]
+            file_run = FileRun(engine, outputs, checkpoints, on_batch=show, observers=observers)
             summary = file_run.run(lines, settings.input, fmt, BATCH_SIZE)
     finally:
+        if recorder is not None:
+            recorder.close()
         engine.close()
         outputs.close()
     elapsed = time.perf_counter() - started
@@ -109,6 +123,10 @@ def run(args: argparse.Namespace) -> int:
     )
     if rejected and rejects_path is not None:
         console.print(f"rejected lines and reasons: {rejects_path}")
+    if args.timeline is not None:
+        console.print(
+            f"timeline: {args.timeline} (streamclust report --timeline {args.timeline} --out report.html)"
+        )
     tell_how_it_ended(summary)
     if summary.exit_code == EXIT_INTERNAL_ERROR:
         print(f"internal error: {summary.read} posts read but {summary.labelled} labelled", file=sys.stderr)

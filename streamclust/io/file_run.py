@@ -6,6 +6,10 @@ stops early only at damage (a truncated or corrupt gzip, a read error), on Ctrl-
 lack the field the settings name (``io/missing_field.py``); either way the posts read so far, including those
 held for warm-up, are labelled before the run ends. ``FileRunSummary.exit_code`` says
 how it ended.
+
+Observers (``WorkerObserver``, e.g. the ``TimelineRecorder`` of ``--timeline``) hear of every batch as from
+the Kafka worker: a ``HeldReport`` while the warm-up holds posts, a ``WorkerReport`` once posts are labelled
+(rejected lines count as dead letters, by reason).
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import FrameType
@@ -30,6 +35,7 @@ from streamclust.io.files import (
     read_batches,
     reject_row,
 )
+from streamclust.io.report import HeldReport, WorkerObserver, WorkerReport
 from streamclust.result import BatchResult
 
 if TYPE_CHECKING:
@@ -118,8 +124,10 @@ class FileRun:
         outputs: FileOutputs,
         checkpoints: FileCheckpoints | None = None,
         on_batch: Callable[[FileRunSummary], None] = lambda summary: None,
+        observers: Sequence[WorkerObserver] = (),
     ) -> None:
         self.engine = engine
+        self.observers = list(observers)
         self.outputs = outputs
         self.checkpoints = checkpoints
         self.on_batch = on_batch
@@ -134,7 +142,10 @@ class FileRun:
                 self.flush_after_error()
                 raise
             self.interrupts.busy = True
-            self.write(self.engine.flush())
+            started = time.monotonic()
+            flushed = self.engine.flush()
+            self.write(flushed)
+            self.report(flushed, consumed=0, rejected=Counter(), started=started)
         summary = self.summary
         summary.damage, summary.interrupted = lines.damage, summary.interrupted or lines.interrupted
         summary.damaged_line = lines.line if lines.damage is not None else None
@@ -156,15 +167,46 @@ class FileRun:
                 return
 
     def take(self, batch: InputBatch) -> None:
+        started = time.monotonic()
+        rejected = Counter(failure.reason for failure in batch.failures)
         for failure in batch.failures:
             self.outputs.rejects.write(reject_row(failure))
-            self.summary.reasons[failure.reason] += 1
+        self.summary.reasons.update(rejected)
         self.summary.mismatch = batch.mismatch
         self.summary.read += len(batch.posts)
+        result = None
         if batch.posts:
-            self.write(self.engine.process(batch.posts))
+            result = self.engine.process(batch.posts)
+            self.write(result)
             if self.checkpoints is not None:
                 self.checkpoints.after_batch(self.engine)
+        self.report(result, len(batch.posts) + len(batch.failures), rejected, started)
+
+    def report(
+        self, result: BatchResult | None, consumed: int, rejected: Counter[str], started: float
+    ) -> None:
+        """Tell the observers about one batch, as the Kafka worker would."""
+        if not self.observers:
+            return
+        held = len(self.engine.pending_post_ids)
+        if held:
+            warmup = HeldReport(
+                consumed=consumed, held=held, warmup_posts=self.engine.encoder_settings.warmup_posts
+            )
+            for observer in self.observers:
+                observer.observe_held(warmup)
+            return
+        labels = [] if result is None or not len(result.labels) else [result.labels]
+        report = WorkerReport(
+            result=result,
+            consumed=consumed,
+            deadlettered=dict(rejected),
+            batch_seconds=time.monotonic() - started,
+            labels=labels,
+            events=[] if result is None else list(result.events),
+        )
+        for observer in self.observers:
+            observer.observe_batch(report)
 
     def write(self, result: BatchResult) -> None:
         for row in label_rows(result.labels):

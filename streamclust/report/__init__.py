@@ -1,5 +1,9 @@
-"""The HTML report of a run: plots and tables from its timeline (``streamclust.io.timeline``), with example
-posts and, when the posts carry true labels, the evaluation harness's scores."""
+"""The HTML report of a run: plots and tables from its timeline (``streamclust.io.timeline``; written by the
+demo, and by ``streamclust run`` and ``streamclust cluster`` with ``--timeline``), with example posts and, when
+the posts carry true labels, the evaluation harness's scores.
+
+Cluster sizes are post counts: the posts labelled with each cluster in the run. The catalog's ``size`` (older
+posts count less) is shown only in the cluster table, as the decayed weight."""
 
 from __future__ import annotations
 
@@ -17,9 +21,11 @@ from streamclust.io.timeline import Timeline
 from streamclust.report.page import ClusterRow, ReportPage, render_page
 from streamclust.report.series import (
     batch_series,
-    cluster_sizes,
+    cluster_post_counts,
     event_points,
+    held_series,
     online_labels,
+    posts_per_cluster,
     recent_examples,
 )
 
@@ -73,7 +79,10 @@ def cluster_rows(timeline: Timeline, known: KnownPosts | None, limit: int = 60) 
     _, entries = timeline.catalogs[-1]
     post_ids, cluster_ids = online_labels(timeline.batches)
     examples = recent_examples(post_ids, cluster_ids)
-    ordered = sorted(entries, key=lambda entry: (entry.status != "active", -entry.size))[:limit]
+    posts = posts_per_cluster(cluster_ids)
+    ordered = sorted(
+        entries, key=lambda entry: (entry.status != "active", -posts.get(entry.cluster_id, 0), -entry.size)
+    )[:limit]
     rows = []
     for entry in ordered:
         ids = examples.get(entry.cluster_id, [])
@@ -82,7 +91,16 @@ def cluster_rows(timeline: Timeline, known: KnownPosts | None, limit: int = 60) 
             if known
             else [f"post {i}" for i in ids]
         )
-        rows.append(ClusterRow(entry.cluster_id, entry.status, entry.size, entry.keywords, texts))
+        rows.append(
+            ClusterRow(
+                cluster_id=entry.cluster_id,
+                status=entry.status,
+                posts=posts.get(entry.cluster_id, 0),
+                weight=entry.size,
+                keywords=entry.keywords,
+                examples=texts,
+            )
+        )
     return rows
 
 
@@ -103,8 +121,8 @@ def build_report(timeline: Timeline, known: KnownPosts | None = None, title: str
         facts=facts,
         figures=[
             (
-                "Sizes of the largest clusters at each catalog snapshot.",
-                figures.cluster_sizes_figure(cluster_sizes(timeline.catalogs, started)),
+                "Posts labelled with each of the largest clusters so far (one colour per cluster).",
+                figures.cluster_sizes_figure(cluster_post_counts(timeline.batches, started)),
             ),
             (
                 "Each mark is one cluster event; new topics appear as green triangles.",
@@ -118,6 +136,11 @@ def build_report(timeline: Timeline, known: KnownPosts | None = None, title: str
                 "Posts labelled per second, and the time from a post entering the input topic to its label "
                 "being committed.",
                 figures.speed_figure(series),
+            ),
+            (
+                "Share of outliers among the posts labelled; the consumer lag (records behind the end of the "
+                "input; 0 in file mode), and the posts held while the first model warmed up.",
+                figures.health_figure(series, held_series(timeline.held, started)),
             ),
         ],
         clusters=cluster_rows(timeline, known),

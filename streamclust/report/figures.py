@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.axes import Axes
+from matplotlib.colors import hsv_to_rgb
 from matplotlib.figure import Figure
 
-from streamclust.report.series import BatchSeries, SizeSeries, throughput
+from streamclust.report.series import BatchSeries, HeldSeries, SizeSeries, outlier_share, throughput
 
 WIDTH, HEIGHT = 9.0, 3.2
 EVENT_STYLE = {"created": ("tab:green", "^"), "merged": ("tab:orange", "s"), "retired": ("tab:red", "x")}
@@ -26,18 +28,66 @@ def no_data(axes: Axes, what: str) -> None:
     axes.text(0.5, 0.5, f"no {what} in this run", ha="center", va="center", transform=axes.transAxes)
 
 
+def cluster_colours(count: int) -> list[tuple[float, float, float, float]]:
+    """``count`` colours, no two alike: matplotlib's 20 categorical colours, then evenly spaced hues.
+
+    >>> colours = cluster_colours(30)
+    >>> len(set(colours)) == 30
+    True
+    """
+    if count <= 20:
+        palette = colormaps["tab20"]
+        return [palette(index) for index in range(count)]
+    hues = np.linspace(0.0, 1.0, count, endpoint=False)
+    red, green, blue = hsv_to_rgb(np.stack([hues, np.full(count, 0.65), np.full(count, 0.85)], axis=1)).T
+    return list(zip(red.tolist(), green.tolist(), blue.tolist(), [1.0] * count, strict=True))
+
+
 def cluster_sizes_figure(sizes: SizeSeries) -> str:
     figure = Figure(figsize=(WIDTH, HEIGHT))
     axes = figure.subplots()
     if sizes.cluster_ids and len(sizes.seconds):
         labels = [f"#{cluster}" for cluster in sizes.cluster_ids]
-        axes.stackplot(sizes.seconds, sizes.sizes.T, labels=labels, alpha=0.85)
+        colours = cluster_colours(len(labels))
+        axes.stackplot(sizes.seconds, sizes.sizes.T, labels=labels, colors=colours, alpha=0.9)
         axes.legend(loc="upper left", fontsize=7, ncol=2, title="largest clusters", title_fontsize=7)
     else:
         no_data(axes, "clusters")
     axes.set_xlabel("seconds since start")
-    axes.set_ylabel("posts (decayed)")
-    axes.set_title("Cluster sizes over time")
+    axes.set_ylabel("posts labelled")
+    axes.set_title("Posts in the largest clusters")
+    return to_svg(figure)
+
+
+def health_figure(series: BatchSeries, held: HeldSeries) -> str:
+    """The outlier share over time; the lag over time, with the posts held during the warm-up."""
+    figure = Figure(figsize=(WIDTH, HEIGHT))
+    share_axes, lag_axes = figure.subplots(1, 2)
+    ends, shares = outlier_share(series.seconds, series.labelled, series.outliers)
+    if len(ends) and not np.isnan(shares).all():
+        share_axes.step(ends, shares, where="post", color="tab:red")
+        share_axes.set_ylim(0.0, 1.0)
+    else:
+        no_data(share_axes, "labelled posts")
+    share_axes.set_xlabel("seconds since start")
+    share_axes.set_ylabel("share of outliers")
+    share_axes.set_title("Outlier share (5 s windows)")
+    seconds = np.concatenate([held.seconds, series.seconds])
+    lag = np.concatenate([held.lag, series.lag])
+    order = np.argsort(seconds, kind="stable")
+    if len(seconds) and not np.isnan(lag).all():
+        lag_axes.plot(seconds[order], lag[order], color="tab:blue", lw=1.2, label="lag (records behind)")
+    if len(held.seconds):
+        lag_axes.plot(
+            held.seconds, held.held, color="tab:gray", ls="--", lw=1.2, label="posts held (warm-up)"
+        )
+    if len(seconds):
+        lag_axes.legend(loc="upper right", fontsize=8)
+    else:
+        no_data(lag_axes, "batches")
+    lag_axes.set_xlabel("seconds since start")
+    lag_axes.set_ylabel("records")
+    lag_axes.set_title("Lag, and posts held for the warm-up")
     return to_svg(figure)
 
 

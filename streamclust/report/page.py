@@ -24,7 +24,8 @@ ul.examples { margin: 0; padding-left: 1.1em; color: #444; }
 class ClusterRow:
     cluster_id: int
     status: str
-    size: float
+    posts: int  # posts labelled with it in this run
+    weight: float  # the catalog's size: the decayed number of member posts (cluster.count_half_life_posts)
     keywords: list[str]
     examples: list[str]
 
@@ -75,12 +76,16 @@ def clusters_html(clusters: Sequence[ClusterRow], total: int) -> str:
         rows.append(
             f"<tr><td class='num'>#{row.cluster_id}</td>"
             f"<td class='status-{escape(row.status)}'>{escape(row.status)}</td>"
-            f"<td class='num'>{row.size:,.0f}</td><td>{escape(', '.join(row.keywords))}</td>"
+            f"<td class='num'>{row.posts:,}</td><td class='num'>{row.weight:,.1f}</td>"
+            f"<td>{escape(', '.join(row.keywords))}</td>"
             f"<td><ul class='examples'>{examples}</ul></td></tr>"
         )
     return (
         f"<h2>Clusters ({len(clusters)} of {total}, active and largest first)</h2>"
-        "<table><tr><th>id</th><th>status</th><th>size</th><th>keywords</th><th>recent example posts</th></tr>"
+        "<p><em>posts</em>: posts labelled with the cluster in this run; <em>decayed weight</em>: the catalog's "
+        "size, in which older posts count less.</p>"
+        "<table><tr><th>id</th><th>status</th><th>posts</th><th>decayed weight</th><th>keywords</th>"
+        "<th>recent example posts</th></tr>"
         f"{''.join(rows)}</table>"
     )
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from streamclust.schema import NOT_CLUSTERED, CatalogEntry, ClusterEvent
+from streamclust.schema import NOT_CLUSTERED, ClusterEvent
 
 
 @dataclass(frozen=True)
@@ -57,33 +57,86 @@ def throughput(seconds: np.ndarray, posts: np.ndarray, window: float = 5.0) -> t
     return edges[1:], sums / window
 
 
+def outlier_share(
+    seconds: np.ndarray, labelled: np.ndarray, outliers: np.ndarray, window: float = 5.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Share of outliers among the posts labelled in consecutive windows: (window ends, shares; NaN where none
+    was labelled).
+
+    >>> ends, shares = outlier_share(np.array([1.0, 2.0, 7.0]), np.array([10, 10, 5]), np.array([1, 3, 0]))
+    >>> ends.tolist(), shares.tolist()
+    ([5.0, 10.0], [0.2, 0.0])
+    """
+    if len(seconds) == 0:
+        return np.empty(0), np.empty(0)
+    edges = np.arange(0.0, float(np.nanmax(seconds)) + window, window)
+    posts, _ = np.histogram(seconds, bins=edges, weights=labelled)
+    outlying, _ = np.histogram(seconds, bins=edges, weights=outliers)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        shares = np.where(posts > 0, outlying / np.maximum(posts, 1), np.nan)
+    return edges[1:], shares
+
+
+@dataclass(frozen=True)
+class HeldSeries:
+    """The warm-up's polls: posts held and the lag, in seconds since the run started."""
+
+    seconds: np.ndarray
+    held: np.ndarray
+    lag: np.ndarray
+
+
+def held_series(held: Sequence[dict[str, Any]], started_at: float) -> HeldSeries:
+    return HeldSeries(
+        seconds=np.array([float(line["at"]) - started_at for line in held], dtype=np.float64),
+        held=np.array([line.get("held", 0) for line in held], dtype=np.float64),
+        lag=np.array([line.get("lag", 0) for line in held], dtype=np.float64),
+    )
+
+
 @dataclass(frozen=True)
 class SizeSeries:
-    """Sizes of the largest clusters at each catalog snapshot (0 before a cluster exists or after it ends)."""
+    """Sizes (post counts) of the largest clusters after every batch; 0 before a cluster exists."""
 
     seconds: np.ndarray
     cluster_ids: list[int]
     sizes: np.ndarray  # (len(seconds), len(cluster_ids))
 
 
-def cluster_sizes(
-    catalogs: Sequence[tuple[float, list[CatalogEntry]]], started_at: float, top: int = 12
-) -> SizeSeries:
-    """The ``top`` clusters by their largest size over the run, sized at every snapshot."""
-    largest: dict[int, float] = defaultdict(float)
-    for _, entries in catalogs:
-        for entry in entries:
-            if entry.status == "active":
-                largest[entry.cluster_id] = max(largest[entry.cluster_id], entry.size)
-    chosen = sorted(largest, key=lambda cluster: -largest[cluster])[:top]
-    column = {cluster: number for number, cluster in enumerate(chosen)}
-    sizes = np.zeros((len(catalogs), len(chosen)))
-    for row, (_, entries) in enumerate(catalogs):
-        for entry in entries:
-            if entry.cluster_id in column and entry.status == "active":
-                sizes[row, column[entry.cluster_id]] = entry.size
-    seconds = np.array([at - started_at for at, _ in catalogs], dtype=np.float64)
-    return SizeSeries(seconds=seconds, cluster_ids=chosen, sizes=sizes)
+def cluster_post_counts(batches: Sequence[dict[str, Any]], started_at: float, top: int = 12) -> SizeSeries:
+    """Posts labelled with each of the ``top`` largest clusters so far, after every batch: real post counts of
+    the labels as given online (a merged cluster keeps the posts labelled with it before the merge).
+
+    >>> batches = [{"at": 1.0, "cluster_ids": [3, 3, -1]}, {"at": 2.0, "cluster_ids": [5, 3]}]
+    >>> counts = cluster_post_counts(batches, started_at=0.0)
+    >>> counts.cluster_ids, counts.sizes.tolist()
+    ([3, 5], [[2.0, 0.0], [3.0, 1.0]])
+    """
+    rows = np.concatenate(
+        [np.full(len(batch.get("cluster_ids", [])), row, dtype=np.int64) for row, batch in enumerate(batches)]
+        or [np.empty(0, dtype=np.int64)]
+    )
+    clusters = np.array(
+        [cluster for batch in batches for cluster in batch.get("cluster_ids", [])], dtype=np.int64
+    )
+    clustered = clusters != NOT_CLUSTERED
+    rows, clusters = rows[clustered], clusters[clustered]
+    ids, totals = np.unique(clusters, return_counts=True)
+    chosen = ids[np.argsort(-totals, kind="stable")][:top]
+    column = np.full(len(clusters), -1, dtype=np.int64)
+    for number, cluster in enumerate(chosen.tolist()):
+        column[clusters == cluster] = number
+    sizes = np.zeros((len(batches), len(chosen)))
+    kept = column >= 0
+    np.add.at(sizes, (rows[kept], column[kept]), 1.0)
+    seconds = np.array([float(batch["at"]) - started_at for batch in batches], dtype=np.float64)
+    return SizeSeries(seconds=seconds, cluster_ids=chosen.tolist(), sizes=np.cumsum(sizes, axis=0))
+
+
+def posts_per_cluster(cluster_ids: np.ndarray) -> dict[int, int]:
+    """How many posts were labelled with each cluster (outliers' provisional clusters included)."""
+    ids, counts = np.unique(cluster_ids[cluster_ids != NOT_CLUSTERED], return_counts=True)
+    return dict(zip(ids.tolist(), counts.tolist(), strict=True))
 
 
 def event_points(

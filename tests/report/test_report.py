@@ -4,6 +4,7 @@ example posts, and the evaluation scores when the posts' true labels are known."
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +53,8 @@ def test_report_has_plots_clusters_with_examples_and_the_harness_scores(
 
     assert code == 0
     html = out.read_text(encoding="utf-8")
-    assert html.count("<svg") == 4  # sizes, lifecycle, reconstruction error, throughput and latency
+    # sizes, lifecycle, reconstruction error, throughput and latency, outlier share and lag
+    assert html.count("<svg") == 5
     assert "<script" not in html and not re.search(r"(src|href)=['\"]https?:", html)  # nothing fetched
     for entry in engine.catalog():
         assert f"#{entry.cluster_id}</td>" in html
@@ -63,6 +65,13 @@ def test_report_has_plots_clusters_with_examples_and_the_harness_scores(
         (int(cluster), text) for cluster, items in rows for text in re.findall(r"<li>(.*?)</li>", items)
     ]
     assert examples and all(texts[unescape(text)] == cluster for cluster, text in examples)
+    # sizes are post counts; the catalog's decayed size is named as such
+    counted = Counter(engine.cluster_of(post["text"]) for post in posts)
+    shown = dict(
+        re.findall(r"<td class='num'>#(\d+)</td><td[^>]*>\w+</td><td class='num'>([\d,]+)</td>", html)
+    )
+    assert {int(cluster): int(count.replace(",", "")) for cluster, count in shown.items()} == dict(counted)
+    assert "decayed weight" in html and "Posts in the largest clusters" in html
     # the scores are the harness's scores of the online labels
     true = np.unique([post["label"] for post in posts], return_inverse=True)[1]
     predicted = np.array([engine.cluster_of(post["text"]) for post in posts])
@@ -95,3 +104,29 @@ def unescape(text: str) -> str:
     import html
 
     return html.unescape(text)
+
+
+def test_every_cluster_in_the_sizes_plot_has_a_colour_of_its_own() -> None:
+    from matplotlib.colors import to_hex
+
+    from streamclust.report.figures import cluster_colours, cluster_sizes_figure
+    from streamclust.report.series import SizeSeries
+
+    twelve = SizeSeries(seconds=np.arange(3.0), cluster_ids=list(range(12)), sizes=np.ones((3, 12)))
+    svg = cluster_sizes_figure(twelve)
+
+    fills = set(re.findall(r"fill: (#[0-9a-f]{6})", svg))
+    colours = {to_hex(colour) for colour in cluster_colours(12)}
+    assert colours <= fills  # matplotlib's default cycle has 10 colours: #1 and #11 would share one
+    assert len(colours) == 12
+
+
+def test_the_module_examples_run() -> None:
+    import doctest
+
+    import streamclust.report.figures
+    import streamclust.report.series
+
+    for module in (streamclust.report.series, streamclust.report.figures):
+        outcome = doctest.testmod(module)
+        assert outcome.attempted > 0 and outcome.failed == 0
