@@ -159,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
     if metrics is not None:
         from streamclust.obs.http import HttpServer
 
+        metrics.watch_readiness(worker.is_ready)
         server = HttpServer(settings.http, status=worker, registry=metrics.registry)
         server.start()
     try:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.gc_collector import GCCollector
@@ -162,6 +163,12 @@ class WorkerMetrics:
 
     def _declare_kafka(self) -> None:
         registry = self.registry
+        self.ready = Gauge(
+            f"{PREFIX}_ready",
+            "1 while /readyz answers 200: partitions assigned, the model warm (0 through the warm-up) and the last "
+            "transaction committed.",
+            registry=registry,
+        )
         self.lag = Gauge(
             f"{PREFIX}_consumer_lag_records",
             "Records behind the end of each assigned partition.",
@@ -314,6 +321,10 @@ class WorkerMetrics:
             "Shared mode: models this worker published as the trainer.",
             registry=registry,
         )
+
+    def watch_readiness(self, is_ready: Callable[[], bool]) -> None:
+        """``streamclust_ready`` asks ``is_ready`` (the worker's, as /readyz does) at every scrape."""
+        self.ready.set_function(lambda: 1.0 if is_ready() else 0.0)
 
     def observe_trainer(self, progress: TrainerProgress | None) -> None:
         """After each trainer step (``None``: this worker is not, or no longer, the trainer)."""

@@ -55,6 +55,24 @@ def test_the_panels_ops_people_need_are_there() -> None:
     } <= titles
 
 
+def test_the_first_row_answers_the_person_on_call() -> None:
+    first_row = [panel for panel in graph_panels() if panel["gridPos"]["y"] < 5]
+    shown = {panel["title"]: panel["targets"][0]["expr"] for panel in first_row}
+
+    assert list(shown) == ["Up", "Ready", "Checkpoint age", "Posts held (warm-up)"]
+    assert "up{" in shown["Up"] and "streamclust_ready" in shown["Ready"]
+    assert "streamclust_last_checkpoint_timestamp_seconds" in shown["Checkpoint age"]
+    assert "streamclust_pending_posts" in shown["Posts held (warm-up)"]
+
+
+def test_shared_mode_shows_the_trainer_its_lag_and_the_models_it_published() -> None:
+    queries_by_title = {panel["title"]: panel["targets"][0]["expr"] for panel in graph_panels()}
+
+    assert "streamclust_is_trainer" in queries_by_title["Trainer"]
+    assert "streamclust_trainer_lag_posts" in queries_by_title["Trainer lag"]
+    assert "streamclust_models_published_total" in queries_by_title["Models published"]
+
+
 def test_retrains_and_drift_are_marked_on_the_time_axis() -> None:
     markers = {
         annotation["name"]: annotation["expr"] for annotation in dashboard()["annotations"]["list"][1:]
@@ -70,7 +88,9 @@ def test_every_query_names_only_metrics_the_worker_exports(exported_metric_names
     }
     for place, expression in {**queries(), **variable_queries}.items():
         names = set(METRIC_NAME.findall(expression))
-        assert names, f"{place} reads no streamclust metric: {expression}"
+        assert names or 'up{job="streamclust"' in expression, (
+            f"{place} reads no streamclust metric: {expression}"
+        )
         assert names <= exported_metric_names, f"{place} reads unknown {names - exported_metric_names}"
 
 

@@ -115,6 +115,15 @@ def test_lag_is_a_gauge_per_partition_and_revoked_partitions_disappear(
     assert value(metrics, "streamclust_partitions_revoked_total") == 1
 
 
+def test_ready_follows_the_worker_at_every_scrape(metrics: WorkerMetrics) -> None:
+    warm = False
+    metrics.watch_readiness(lambda: warm)
+    assert value(metrics, "streamclust_ready") == 0
+
+    warm = True
+    assert value(metrics, "streamclust_ready") == 1
+
+
 def test_assigned_partitions_show_before_the_first_post(metrics: WorkerMetrics) -> None:
     metrics.observe_rebalance(assigned=3, revoked=0)
     assert value(metrics, "streamclust_assigned_partitions") == 3
