@@ -9,7 +9,8 @@ how it ended.
 
 Observers (``WorkerObserver``, e.g. the ``TimelineRecorder`` of ``--timeline``) hear of every batch as from
 the Kafka worker: a ``HeldReport`` while the warm-up holds posts, a ``WorkerReport`` once posts are labelled
-(rejected lines count as dead letters, by reason).
+(rejected lines count as dead letters, by reason; those rejected during the warm-up are in the report of the
+batch that labels the held posts, as the Kafka worker commits them with that batch).
 """
 
 from __future__ import annotations
@@ -133,6 +134,7 @@ class FileRun:
         self.on_batch = on_batch
         self.summary = FileRunSummary()
         self.interrupts = Interrupts()
+        self._held_rejects: Counter[str] = Counter()  # rejected while posts are held, not reported yet
 
     def run(self, lines: InputLines, fields: InputSettings, fmt: Format, batch_size: int) -> FileRunSummary:
         with self.interrupts.installed():
@@ -190,12 +192,14 @@ class FileRun:
             return
         held = len(self.engine.pending_post_ids)
         if held:
+            self._held_rejects.update(rejected)
             warmup = HeldReport(
                 consumed=consumed, held=held, warmup_posts=self.engine.encoder_settings.warmup_posts
             )
             for observer in self.observers:
                 observer.observe_held(warmup)
             return
+        rejected, self._held_rejects = self._held_rejects + rejected, Counter()
         labels = [] if result is None or not len(result.labels) else [result.labels]
         report = WorkerReport(
             result=result,

@@ -1,5 +1,6 @@
 """`streamclust cluster --timeline FILE` records the run as the demo does, so `streamclust report` works for
-file mode too: the warm-up, every labelled post once, the rejected lines, and the clusters at the end."""
+file mode too: the warm-up, every labelled post once, the rejected lines (also those of the warm-up), and the
+clusters at the end."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from streamclust.report.series import online_labels
 def test_a_file_run_writes_a_timeline_that_streamclust_report_turns_into_a_page(tmp_path: Path) -> None:
     posts = synthetic_posts(1000)
     source = tmp_path / "posts.jsonl"
-    source.write_text("".join(json.dumps(post) + "\n" for post in posts) + "not json\n")
+    lines = [json.dumps(post) + "\n" for post in posts]
+    lines.insert(10, "not json\n")  # rejected in the first batch, while the warm-up holds its posts
+    source.write_text("".join(lines) + "not json\n")
     config = tmp_path / "config.yaml"
     config.write_text(CONFIG.replace("warmup_posts: 120", "warmup_posts: 600"))  # over one batch
     timeline_path = tmp_path / "out" / "timeline.jsonl"
@@ -33,7 +36,8 @@ def test_a_file_run_writes_a_timeline_that_streamclust_report_turns_into_a_page(
     assert timeline.held and timeline.held[0]["warmup_posts"] == 600  # the warm-up, before any label
     post_ids, _ = online_labels(timeline.batches)
     assert sorted(post_ids) == sorted(post["id"] for post in posts)
-    assert sum(batch["deadlettered"] for batch in timeline.batches) == 1
+    assert sum(batch["deadlettered"] for batch in timeline.batches) == 2
+    assert sum(line["consumed"] for line in [*timeline.held, *timeline.batches]) == len(posts) + 2
     assert timeline.catalogs
 
     out = tmp_path / "report.html"
