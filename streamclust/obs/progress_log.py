@@ -41,6 +41,8 @@ class ProgressLog:
         self._labelling = False
         self._labelled_since = 0  # posts labelled since the last progress line
         self._counted_since = 0.0  # when that count started
+        self._clusters = 0  # of the last batch with an engine result (a batch of dead letters alone has none)
+        self._model_version = 0
 
     def observe_held(self, report: HeldReport) -> None:
         self._warming_up = report.held > 0
@@ -60,25 +62,28 @@ class ProgressLog:
             return  # the worker has warned; the batch is read again
         now = self.clock()
         labelled = sum(len(labels) for labels in report.labels)
-        stats = None if report.result is None else report.result.stats
-        clusters = 0 if stats is None else stats.active_clusters
-        if not self._labelling and labelled:
-            self._labelling = True
-            self._announce_model(labelled, report, clusters)
-            self._last_line_at = self._counted_since = now
+        if report.result is not None:
+            self._clusters = report.result.stats.active_clusters
+            self._model_version = report.result.stats.model_version
+        if not self._labelling:
+            # before the first labels there is no rate to tell (dead letters alone are no progress)
+            if labelled:
+                self._labelling = True
+                self._announce_model(labelled)
+                self._last_line_at = self._counted_since = now
             return
         self._labelled_since += labelled
         seconds = now - self._counted_since
         if now - self._last_line_at < self.every_seconds or seconds <= 0:
             return
         rate = self._labelled_since / seconds
-        lag = sum(report.lag.values())
+        lag, clusters = sum(report.lag.values()), self._clusters
         self._line(
             f"labelling {rate:,.0f} posts/s, lag {lag:,} records, {clusters:,} clusters",
             posts_per_second=round(rate, 1),
             lag=lag,
             clusters=clusters,
-            model_version=0 if stats is None else stats.model_version,
+            model_version=self._model_version,
         )
         self._last_line_at = self._counted_since = now
         self._labelled_since = 0
@@ -86,8 +91,8 @@ class ProgressLog:
     def observe_rebalance(self, assigned: int, revoked: int) -> None:
         return None  # the worker logs the partitions itself
 
-    def _announce_model(self, labelled: int, report: WorkerReport, clusters: int) -> None:
-        version = 0 if report.result is None else report.result.stats.model_version
+    def _announce_model(self, labelled: int) -> None:
+        version, clusters = self._model_version, self._clusters
         if self._warming_up:
             message = (
                 f"first model ready (version {version}, {clusters:,} clusters): "

@@ -75,6 +75,24 @@ def test_a_restored_worker_says_which_model_it_labels_with(make_report: ReportFa
     assert lines == ["labelling with model version 4 (30 clusters)"]
 
 
+def test_dead_letters_alone_are_not_progress_and_do_not_hide_the_clusters(make_report: ReportFactory) -> None:
+    clock, lines = Clock(), []
+    progress = ProgressLog(every_seconds=5.0, clock=clock, say=lines.append)
+    dead_letters = WorkerReport(result=None, consumed=4, deadlettered={"not_json": 4}, lag={("posts", 0): 3})
+
+    clock.now = 100.0  # a monotonic clock: any value
+    progress.observe_batch(dead_letters)  # before any post: no model, no rate to tell
+    clock.now = 101.0
+    progress.observe_batch(labelled_report(make_report, stats={"model_version": 2, "active_clusters": 7}))
+    clock.now = 106.0
+    progress.observe_batch(dead_letters)  # the progress line falls on a batch without an engine result
+
+    assert lines == [
+        "labelling with model version 2 (7 clusters)",
+        "labelling 0 posts/s, lag 3 records, 7 clusters",
+    ]
+
+
 def test_an_aborted_batch_is_not_progress(make_report: ReportFactory) -> None:
     lines: list[str] = []
     progress = ProgressLog(clock=Clock(), say=lines.append)
