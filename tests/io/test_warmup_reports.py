@@ -38,6 +38,7 @@ class ScriptedConsumer:
         self.polls = deque(polls)
         self.end = sum(len(poll) for poll in polls)
         self.read = 0
+        self.seeks: list[tuple[TopicPartition, int]] = []
 
     def poll(self, timeout_ms: int, max_records: int) -> dict[TopicPartition, list[Record]]:
         records = self.polls.popleft() if self.polls else []
@@ -55,6 +56,9 @@ class ScriptedConsumer:
 
     def group_metadata(self) -> str:
         return "group"
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.seeks.append((tp, offset))
 
 
 class CommittingCommitter:

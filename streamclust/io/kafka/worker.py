@@ -490,7 +490,7 @@ class KafkaWorker:
         # their events are not sent again (the engine has them already); the catalog will show the clusters
         self._touched |= failed.touched_cluster_ids() | self.span.touched_cluster_ids()
         self._rewind(targets)
-        self._report(failed, now, committed=False)
+        self._report(failed, now, committed=False, also_read=self.span.take_unreported())
         self.span = OpenSpan()
 
     # -- rebalances -----------------------------------------------------------------------------------------
@@ -564,8 +564,15 @@ class KafkaWorker:
         return [entry for entry in self._catalog if entry.cluster_id in touched]
 
     def _report(
-        self, span: OpenSpan, now: float, *, committed: bool, checkpoint: Checkpoint | None = None
+        self,
+        span: OpenSpan,
+        now: float,
+        *,
+        committed: bool,
+        checkpoint: Checkpoint | None = None,
+        also_read: int = 0,
     ) -> None:
+        """``also_read``: records of a later span dropped with this one (read again after an abort)."""
         if not self.observers:
             return
         done = time.time()
@@ -576,7 +583,7 @@ class KafkaWorker:
         started = span.started_at if span.started_at is not None else time.monotonic()
         report = WorkerReport(
             result=span.last_result,
-            consumed=span.take_unreported(),
+            consumed=span.take_unreported() + also_read,
             deadlettered=span.dead_letter_counts(),
             batch_seconds=time.monotonic() - started,
             end_to_end_seconds=latencies if committed else np.empty(0),
