@@ -3,9 +3,11 @@ without a copy of the preset; the rest of the settings still come from --config 
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import signal
+import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -72,10 +74,11 @@ def streamclust_formatter() -> logging.Formatter | None:
 
 
 def test_logs_are_json_when_stderr_is_not_a_terminal_and_plain_when_asked(
-    worker: type[RecordingWorker],
+    worker: type[RecordingWorker], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # no terminal, also under `pytest -s`
     assert main(["run", "--config", PRESET, "--engine", "first-word"]) == 0
-    assert isinstance(streamclust_formatter(), JsonFormatter)  # pytest's stderr is no terminal
+    assert isinstance(streamclust_formatter(), JsonFormatter)
 
     assert main(["run", "--config", PRESET, "--engine", "first-word", "--log-format", "plain"]) == 0
     assert isinstance(streamclust_formatter(), PlainFormatter)
@@ -98,4 +101,5 @@ def test_timeline_records_the_run_for_streamclust_report(
     run_line, catalog_line = (json.loads(line) for line in timeline.read_text().splitlines())
     assert run_line["type"] == "run" and run_line["command"] == "run"
     assert run_line["input_topic"] == "posts"
+    assert "instance_id" not in run_line  # none given: the report would show "instance_id: None"
     assert catalog_line["type"] == "catalog"

@@ -99,9 +99,10 @@ def timeline_recorder(path: Path, worker: Any, args: argparse.Namespace, setting
         "command": "run",
         "input_topic": settings.kafka.input_topic,
         "group_id": settings.kafka.group_id,
-        "instance_id": args.instance_id,
         "featurizer": settings.featurize.kind,
     }
+    if args.instance_id is not None:  # the report lists these facts: no "instance_id: None"
+        run["instance_id"] = args.instance_id
 
     def catalog() -> Any:
         # shared mode: the copy of the trainer's catalog; solo: the engine's own (the worker may swap engines)

@@ -95,7 +95,7 @@ def test_make_demo_writes_the_report_and_leaves_nothing_running(tmp_path: Path) 
     assert "new topic #" in printed  # the live view announced topics as they were born
     report = Path(re.findall(r"report: (\S+)", printed)[-1])
     assert report == (out / "report.html").resolve() and report.stat().st_size > 10_000
-    assert report.read_text(encoding="utf-8").count("<svg") == 4
+    assert report.read_text(encoding="utf-8").count("<svg") == 5  # as tests/report/test_report.py
     post_ids, _ = online_labels(read_timeline(out / "timeline.jsonl").batches)
     assert len(post_ids) == POSTS and len(set(post_ids)) == POSTS  # every post labelled exactly once
     assert_nothing_left(port, controller_port, printed)  # the broker is stopped, nothing of the demo runs
