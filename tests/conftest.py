@@ -3,6 +3,7 @@ started once per test session on free 127.0.0.1 ports; the first run fetches its
 
 from __future__ import annotations
 
+import logging
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -49,3 +50,15 @@ def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBrok
         yield broker
     finally:
         subprocess.run(broker.command("stop"), capture_output=True, timeout=60)
+
+
+@pytest.fixture(autouse=True)
+def streamclust_logger_restored() -> Iterator[None]:
+    """The commands set up the ``streamclust`` logger (a handler on the standard error of the moment, its level,
+    no propagation); put it back after each test, so a later test does not log to a capture stream since closed."""
+    logger = logging.getLogger("streamclust")
+    handlers, level, propagate = logger.handlers[:], logger.level, logger.propagate
+    yield
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
+    logger.propagate = propagate
