@@ -1,6 +1,7 @@
 """Shared mode on the real broker: three workers over six partitions label 30,000 posts while one of them, the
 trainer, is killed. Every post gets exactly one label, the trainer role moves to a survivor which resumes from
-the last published model, and every label is the one the published model it names gives to that post.
+the last published model, and every label is the one the published model it names gives to that post. And a
+labeler given partitions while it waits for the first model reads all of them once the model comes.
 """
 
 from __future__ import annotations
@@ -21,8 +22,13 @@ from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 from kafka_support import DATA, CommittedReader, Stream, WorkerProcess, banking_texts
 
 from streamclust.config import Settings, load_settings
+from streamclust.engine import Engine
+from streamclust.io.kafka.clients import worker_consumer_config
 from streamclust.io.kafka.election import trainer_group
+from streamclust.io.kafka.followed_model import FollowedModel
+from streamclust.io.kafka.labeler import LabelingWorker
 from streamclust.io.kafka.state_topic import read_latest_state
+from streamclust.io.kafka.trainer import Trainer
 from streamclust.schema import Post
 from streamclust.state.capture import restore
 from streamclust.state.model_state import ModelState
@@ -199,3 +205,87 @@ def test_three_workers_share_one_model_and_survive_losing_the_trainer(
     assert born and max(born.values()) == 1
     events.close()
     labels.close()
+
+
+def member_partitions(bootstrap: str, group: str) -> dict[str, set[int]]:
+    """The input partitions each member of ``group`` owns (by client id), as the group coordinator reports them."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        description = admin.describe_groups([group])[group]
+    finally:
+        admin.close()
+    owned = {}
+    for member in description["members"]:
+        assignment = member["member_assignment"] or {"assigned_partitions": []}
+        owned[member["client_id"]] = {
+            p for topic in assignment["assigned_partitions"] for p in topic["partitions"]
+        }
+    return owned
+
+
+def test_a_labeler_waiting_for_the_first_model_reads_every_partition_it_was_given_meanwhile(
+    stream: Stream, tmp_path: Path
+) -> None:
+    """Before the first model a labeler is given partitions with a backlog in two rebalances (when it joins, and
+    when the other member leaves); once the model is published it labels every post of all of them, once."""
+    stream = Stream(stream.bootstrap, tmp_path, partitions=4, state_topic=f"state-{uuid.uuid4().hex[:8]}")
+    settings = load_settings(shared_config(stream, tmp_path))
+    stream.create_topics()
+    posts = posts_of(stream_texts()[:4_000], "held-")  # about 1,000 a partition: more than one batch
+    stream.produce(posts)
+    group = settings.kafka.group_id
+
+    other = KafkaConsumer(**worker_consumer_config(settings.kafka) | {"client_id": "other"})
+    other.subscribe([settings.kafka.input_topic])
+    labeler = LabelingWorker(settings, FollowedModel(settings), instance_id="waiting")
+    thread = threading.Thread(target=labeler.run, daemon=True)
+    labels = CommittedReader(stream.bootstrap, stream.topic("labels"))
+    trainer = Trainer(settings, engine_factory=lambda: Engine.from_settings(settings))
+
+    def poll_other(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            other.poll(timeout_ms=200)
+
+    try:
+        deadline = time.monotonic() + 60
+        while len(other.assignment()) < 4 and time.monotonic() < deadline:
+            other.poll(timeout_ms=200)
+        assert len(other.assignment()) == 4
+        thread.start()
+        owned: dict[str, set[int]] = {}
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the other member polls on, so it hands two partitions over
+            poll_other(0.5)
+            owned = member_partitions(stream.bootstrap, group)
+            if len(owned.get("other", ())) == 2 and sum(len(p) for p in owned.values()) == 4:
+                break
+        assert len(owned.get("other", ())) == 2, owned
+        poll_other(3.0)  # the labeler waits with its two for a while
+        other.close()  # then it is given the other two
+        deadline = time.monotonic() + 60
+        while list(member_partitions(stream.bootstrap, group).values()) != [{0, 1, 2, 3}]:
+            assert time.monotonic() < deadline, member_partitions(stream.bootstrap, group)
+            time.sleep(0.5)
+        labels.read_for(3.0)  # and waits with all four
+        assert not labels.records  # nothing is labelled before the first model
+
+        trainer.start()
+        deadline = time.monotonic() + 120
+        while trainer.published_models == 0 and time.monotonic() < deadline:
+            trainer.step()
+        assert trainer.published_models == 1
+
+        labels.read_until(len(posts), timeout=120)
+        labels.read_for(2.0)
+    finally:
+        other.close()
+        trainer.close()
+        labeler.stop()
+        thread.join(timeout=60)
+        labels.close()
+    assert not thread.is_alive()
+    counts = labels.keys()
+    wanted = {key.decode() for key, _ in posts}
+    assert set(counts) == wanted, f"{len(wanted - set(counts))} posts without a label"
+    assert max(counts.values()) == 1
