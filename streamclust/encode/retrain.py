@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -195,9 +195,9 @@ def carry_clusters(
     old_rows = old_similarity.argmax(axis=1)
     accepted = old_similarity[np.arange(len(sample)), old_rows] >= thresholds[old_rows]
     members = np.bincount(old_rows[accepted], minlength=len(centroids))
-    sums = np.zeros_like(centroids, dtype=np.float64)
-    np.add.at(sums, old_rows[accepted], new_latents[accepted])
-    reencoded = normalize(sums.astype(np.float32))
+    reencoded = normalize(
+        sums_per_row(old_rows[accepted], new_latents[accepted], len(centroids)).astype(np.float32)
+    )
     enough = members >= MIN_MEMBERS_TO_REENCODE
     carried = np.where(enough[:, None], reencoded, mapped).astype(np.float32)
     new_similarity = new_latents @ carried.T
@@ -205,9 +205,30 @@ def carry_clusters(
     mean = similarity_mean.copy()
     var = similarity_var.copy()
     member_similarity = new_similarity[np.arange(len(sample)), old_rows]
-    for row in np.flatnonzero(enough):
-        values = member_similarity[accepted & (old_rows == row)]
+    for row, values in values_per_row(
+        old_rows[accepted], member_similarity[accepted], np.flatnonzero(enough)
+    ):
         mean[row] = float(values.mean())
         var[row] = max(float(values.var()), float(similarity_var[row]))
     agreement = float(np.mean(new_rows == old_rows)) if len(sample) else 1.0
     return CarriedClusters(carried, mean, var, agreement, latent_map)
+
+
+def sums_per_row(rows: np.ndarray, vectors: np.ndarray, n_rows: int) -> np.ndarray:
+    """float64 sums of ``vectors`` by ``rows``, each added in turn (as ``np.add.at`` would), one column at a time."""
+    sums = np.zeros((n_rows, vectors.shape[1]), dtype=np.float64)
+    for column in range(vectors.shape[1]):
+        sums[:, column] = np.bincount(rows, weights=vectors[:, column], minlength=n_rows)
+    return sums
+
+
+def values_per_row(
+    rows: np.ndarray, values: np.ndarray, wanted: np.ndarray
+) -> Iterator[tuple[int, np.ndarray]]:
+    """For each of the ``wanted`` rows, the ``values`` that belong to it, in their order."""
+    order = np.argsort(rows, kind="stable")
+    sorted_rows, sorted_values = rows[order], values[order]
+    starts = np.searchsorted(sorted_rows, wanted, side="left")
+    ends = np.searchsorted(sorted_rows, wanted, side="right")
+    for row, start, end in zip(wanted.tolist(), starts.tolist(), ends.tolist(), strict=True):
+        yield row, sorted_values[start:end]

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Sequence
+from itertools import repeat
 from typing import Any
 
 import numpy as np
 
 from streamclust.featurize.base import FeatureBatch, SparseRows
-from streamclust.featurize.tokenize import tokenize
+from streamclust.featurize.tokenize import tokenize_all
 
 _GOLDEN = np.uint64(0x9E3779B1)
 _MASK = np.uint64(0xFFFFFFFF)
+NOT_KNOWN = -1  # no 32-bit hash: a token the term dictionary does not hold
 
 
 def combine_hashes(left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -87,15 +89,19 @@ class HashingFeaturizer:
 
         ``learn=False`` leaves the term dictionary as it is (new tokens are hashed but not remembered).
         """
+        tokens, lengths = tokenize_all(texts)
+        known = map(self.term_hashes.get, tokens, repeat(NOT_KNOWN))
+        hashes = np.fromiter(known, dtype=np.int64, count=len(tokens))
+        self.hash_new_tokens(tokens, hashes, learn)
+        return hashes, lengths
+
+    def hash_new_tokens(self, tokens: list[str], hashes: np.ndarray, learn: bool) -> None:
+        """Fill in the hashes of tokens not in the term dictionary, in order (so the first to come is learnt)."""
         known = self.term_hashes
         hash_term = self.hash_term if learn else self.hash_only
-        hashes: list[int] = []
-        lengths: list[int] = []
-        for text in texts:
-            tokens = tokenize(text)
-            lengths.append(len(tokens))
-            hashes.extend([known[t] if t in known else hash_term(t) for t in tokens])
-        return np.asarray(hashes, dtype=np.int64), np.asarray(lengths, dtype=np.int64)
+        for at in np.flatnonzero(hashes == NOT_KNOWN).tolist():
+            token = tokens[at]
+            hashes[at] = known[token] if token in known else hash_term(token)
 
     def ngram_columns(self, hashes: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Rows and columns of every uni- (and bi-, tri-) gram."""

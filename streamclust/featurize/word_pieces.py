@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -33,31 +34,44 @@ def splits_on_whitespace_first(tokenizer: Any) -> bool:
 
 class WordPieceCache:
     """``ids(texts)``: flat token ids and the number of ids per text, as ``tokenizer`` gives them without special
-    tokens, truncated to ``max_tokens`` and then without ``drop_id`` (model2vec's unknown token)."""
+    tokens, truncated to ``max_tokens`` and then without ``drop_id`` (model2vec's unknown token).
+
+    Each cached word holds its ids packed as int64 bytes, so a batch's ids are one ``bytes.join`` of its words'.
+    """
 
     def __init__(self, tokenizer: Any, max_tokens: int | None, drop_id: int | None) -> None:
         self.tokenizer = tokenizer
         self.max_tokens = max_tokens
         self.drop_id = drop_id
-        self.words: dict[str, list[int]] = {}
+        self.words: dict[str, bytes] = {}
 
     def ids(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        split: list[list[str] | None] = [
-            text.split() if text.isascii() and not CONTROL_CHARACTERS.search(text) else None for text in texts
-        ]
-        self.learn_words({word for words in split if words is not None for word in words})
-        whole_texts = [text for text, words in zip(texts, split, strict=True) if words is None]
-        whole_ids = iter(self.tokenize(whole_texts))
-        words_ids = self.words
-        flat: list[int] = []
+        plain = np.array(
+            [is_plain(text) for text in texts]
+            if has_control_characters(texts)
+            else [text.isascii() for text in texts],
+            dtype=bool,
+        )
+        words = [text.split() for text, ok in zip(texts, plain, strict=True) if ok]
+        flat_words = list(chain.from_iterable(words))
+        self.learn_words(set(flat_words))
+        word_pieces = list(map(self.words.__getitem__, flat_words))
+        whole_pieces = self.tokenize([text for text, ok in zip(texts, plain, strict=True) if not ok])
         lengths = np.zeros(len(texts), dtype=np.int64)
-        for row, words in enumerate(split):
-            ids = next(whole_ids) if words is None else [token for word in words for token in words_ids[word]]
-            if self.max_tokens is not None:
-                ids = ids[: self.max_tokens]
-            flat.extend(ids)
-            lengths[row] = len(ids)
-        return self.without_dropped(np.asarray(flat, dtype=np.int64), lengths)
+        lengths[plain] = sums_of_groups(
+            ids_in(word_pieces), np.fromiter(map(len, words), np.int64, len(words))
+        )
+        lengths[~plain] = ids_in(whole_pieces)
+        flat = np.frombuffer(b"".join(word_pieces + whole_pieces), dtype=np.int64)
+        starts = np.zeros(
+            len(texts), dtype=np.int64
+        )  # where each text's ids start in ``flat``: plain texts first
+        starts[plain] = first_positions(lengths[plain])
+        starts[~plain] = int(lengths[plain].sum()) + first_positions(lengths[~plain])
+        if self.max_tokens is not None:
+            lengths = np.minimum(lengths, self.max_tokens)
+        in_text_order = np.repeat(starts - first_positions(lengths), lengths) + np.arange(int(lengths.sum()))
+        return self.without_dropped(flat[in_text_order], lengths)
 
     def without_dropped(self, flat: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Remove ``drop_id`` after truncation, as model2vec removes the unknown token."""
@@ -68,16 +82,42 @@ class WordPieceCache:
         return flat[kept], np.bincount(rows[kept], minlength=len(lengths)).astype(np.int64)
 
     def learn_words(self, words: set[str]) -> None:
-        unseen = [word for word in words if word not in self.words]
+        unseen = list(words.difference(self.words))
         if not unseen:
             return
         if len(self.words) + len(unseen) > MAX_CACHED_WORDS:
             self.words = {}  # bounded memory: start over; the next batches refill the common words
         self.words.update(zip(unseen, self.tokenize(unseen), strict=True))
 
-    def tokenize(self, texts: list[str]) -> list[list[int]]:
+    def tokenize(self, texts: list[str]) -> list[bytes]:
+        """Each text's ids, packed as int64 bytes."""
         if not texts:
             return []
-        return [
-            encoding.ids for encoding in self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)
-        ]
+        encodings = self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)
+        return [np.asarray(encoding.ids, dtype=np.int64).tobytes() for encoding in encodings]
+
+
+def is_plain(text: str) -> bool:
+    """ASCII without control characters: its ids are those of its whitespace-separated words."""
+    return text.isascii() and not CONTROL_CHARACTERS.search(text)
+
+
+def has_control_characters(texts: Sequence[str]) -> bool:
+    return CONTROL_CHARACTERS.search("".join(texts)) is not None
+
+
+def ids_in(pieces: list[bytes]) -> np.ndarray:
+    """The number of int64 ids packed in each piece."""
+    return np.fromiter(map(len, pieces), np.int64, len(pieces)) // 8
+
+
+def sums_of_groups(values: np.ndarray, group_lengths: np.ndarray) -> np.ndarray:
+    """Sums of consecutive groups of ``values``, ``group_lengths`` each (a group may be empty)."""
+    totals = np.concatenate([[0], np.cumsum(values)])
+    ends = np.cumsum(group_lengths)
+    return totals[ends] - totals[ends - group_lengths]
+
+
+def first_positions(lengths: np.ndarray) -> np.ndarray:
+    """Where each of consecutive groups of these ``lengths`` starts: ``[3, 1, 2]`` gives ``[0, 3, 4]``."""
+    return np.cumsum(lengths) - lengths

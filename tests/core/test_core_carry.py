@@ -13,7 +13,7 @@ from streamclust.encode.autoencoder import (
     normalize,
     train_autoencoder,
 )
-from streamclust.encode.retrain import MIN_MEMBERS_TO_REENCODE, carry_clusters
+from streamclust.encode.retrain import MIN_MEMBERS_TO_REENCODE, carry_clusters, sums_per_row, values_per_row
 from streamclust.featurize import HashingFeaturizer
 from streamclust.featurize.base import FeatureBatch
 
@@ -112,3 +112,22 @@ def test_without_clusters_there_is_nothing_to_carry(trained: tuple[Encoder, Feat
     encoder, features, _ = trained
     carried = carry(encoder, encoder, np.zeros((0, LATENT), np.float32), features)
     assert carried.centroids.shape == (0, LATENT) and carried.label_agreement == 1.0
+
+
+def test_sums_per_row_add_each_vector_in_turn_exactly_as_add_at() -> None:
+    rng = np.random.default_rng(3)
+    rows = rng.integers(0, 7, size=500)
+    vectors = rng.normal(size=(500, 4)).astype(np.float32)
+    expected = np.zeros((9, 4))
+    np.add.at(expected, rows, vectors)
+
+    sums = sums_per_row(rows, vectors, n_rows=9)
+
+    assert sums.dtype == np.float64 and np.array_equal(sums, expected)
+
+
+def test_values_per_row_keep_their_order() -> None:
+    rows = np.array([2, 0, 2, 1, 2])
+    values = np.array([10.0, 20.0, 30.0, 40.0, 50.0])
+    grouped = {row: found.tolist() for row, found in values_per_row(rows, values, np.array([2, 3, 0]))}
+    assert grouped == {2: [10.0, 30.0, 50.0], 3: [], 0: [20.0]}
