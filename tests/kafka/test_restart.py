@@ -60,6 +60,31 @@ def checkpoint_offset(settings: Settings, partition: TopicPartition) -> int | No
     return None if state is None else offsets_of(state)[partition]
 
 
+def kill_between_checkpoints(
+    stream: Stream, settings: Settings, partition: TopicPartition, workers: list[WorkerProcess]
+) -> tuple[int, int]:
+    """Start a worker and SIGKILL it once it has committed labels at least 300 posts past its checkpoint; returns
+    what it left: the checkpoint's offset and the committed one. Should a checkpoint land between the reads and the
+    kill (nothing left to learn again), the next worker restores it and is killed the same way."""
+    for _ in range(3):
+        worker = WorkerProcess(stream.config, "solo")
+        workers.append(worker)
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            found = checkpoint_offset(settings, partition)
+            if found is not None and committed_offset(settings, partition) - found >= 300:
+                break
+            time.sleep(0.3)
+        else:
+            pytest.fail(f"no checkpoint with labels committed past it in 180 s\n{worker.log_tail()}")
+        worker.kill()
+        checkpoint = checkpoint_offset(settings, partition) or 0
+        committed = committed_offset(settings, partition)
+        if checkpoint < committed:
+            return checkpoint, committed
+    pytest.fail("three kills in a row landed right after a checkpoint")
+
+
 def batches_from_labels(labels: list[Any], offset_of: dict[str, int]) -> list[tuple[float, list[int]]]:
     """The worker's engine calls, rebuilt from its committed labels: one ``processed_at`` per call, its posts
     in input order (as input offsets)."""
@@ -85,29 +110,16 @@ def test_sigkill_and_restart_keeps_the_model_and_its_cluster_ids(
     one_partition: Stream, workers: list[WorkerProcess]
 ) -> None:
     stream = one_partition
-    settings = checkpointing_config(stream)
+    # Checkpoints 2,000 posts apart (the first at the end of the warm-up): a kill that lands 300 posts after one
+    # has some 7 s of input before the next, room for a loaded machine's slow reads of the offsets.
+    settings = checkpointing_config(stream, every_posts=2_000)
     input_partition = TopicPartition(stream.topic("input"), 0)
     posts = post_values(POSTS, prefix="r")
     stream.create_topics()
     producer = threading.Thread(target=stream.produce, args=(posts,), kwargs={"rate": 250.0})
     producer.start()  # 20 s of input: the kill lands mid-stream
 
-    first = WorkerProcess(stream.config, "solo")
-    workers.append(first)
-    deadline = time.monotonic() + 180
-    checkpoint = committed = 0
-    while time.monotonic() < deadline:
-        found = checkpoint_offset(settings, input_partition)
-        committed = committed_offset(settings, input_partition)
-        if found is not None and committed - found >= 300:
-            checkpoint = found
-            break
-        time.sleep(0.3)
-    assert checkpoint > 0, first.log_tail()
-    first.kill()
-    # What the crashed worker left: a checkpoint, and labels committed after it that it had learned from.
-    checkpoint = checkpoint_offset(settings, input_partition) or 0
-    committed = committed_offset(settings, input_partition)
+    checkpoint, committed = kill_between_checkpoints(stream, settings, input_partition, workers)
     assert 0 < checkpoint < committed < POSTS
 
     second = WorkerProcess(stream.config, "solo")
