@@ -19,8 +19,9 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from streamclust.cli.bench_kafka import broker_for_bench
-from streamclust.io.kafka import bench
+from streamclust.bench import kafka_runs
+from streamclust.bench.kafka import broker_for_bench
+from streamclust.bench.texts import load_texts
 
 
 def main() -> None:
@@ -41,12 +42,12 @@ def main() -> None:
     runs: dict[str, list[float]] = {name: [] for name, _, _ in variants}
     workdir = Path(tempfile.mkdtemp(prefix="streamclust-overlap-"))
     with broker_for_bench(None, workdir) as bootstrap:
-        texts = bench.load_texts(args.data, args.posts)
-        records = bench.post_records(texts, args.posts, "tp-")
+        texts = load_texts(args.data, synthetic=args.posts)
+        records = kafka_runs.post_records(texts, args.posts, "tp-")
         for round_number in range(1, args.rounds + 1):
             for name, size, overlap in variants:
                 os.environ["STREAMCLUST_KAFKA__OVERLAP_COMMITS"] = overlap
-                setup = bench.BenchSetup(
+                setup = kafka_runs.BenchSetup(
                     bootstrap=bootstrap,
                     engine="default",
                     config=args.config,
@@ -55,7 +56,7 @@ def main() -> None:
                     batch_size=size,
                     max_wait_ms=500,
                 )
-                outcome = bench.throughput(setup, records)
+                outcome = kafka_runs.throughput(setup, records)
                 if not outcome["complete"] or outcome["duplicates"]:
                     raise SystemExit(f"{name}: not every post labelled exactly once: {outcome}")
                 runs[name].append(outcome["sustained_posts_per_second"])

@@ -1,4 +1,5 @@
-"""``streamclust bench core|kafka|state``: benchmarks that print their numbers and write them to a JSON file."""
+"""``streamclust bench core|kafka|state|checkpoint``: benchmarks that print their numbers and write them to a JSON
+file. Each lives in ``streamclust/bench/`` with its own ``configure(parser)`` and ``run(args)``."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import argparse
 import importlib
 
 BENCHMARKS: dict[str, tuple[str, str]] = {
-    "core": ("streamclust.cli.bench_core", "the in-process engine: posts/s and peak memory"),
-    "kafka": ("streamclust.cli.bench_kafka", "end to end through a real Kafka broker with transactions"),
-    "state": ("streamclust.cli.bench_state", "checkpoint size and capture/encode/decode/restore times"),
-    "checkpoint": ("streamclust.cli.bench_checkpoint", "what one checkpoint to the state topic costs"),
+    "core": ("streamclust.bench.core", "the in-process engine: posts/s and peak memory"),
+    "kafka": ("streamclust.bench.kafka", "end to end through a real Kafka broker with transactions"),
+    "state": ("streamclust.bench.state", "checkpoint size and capture/encode/decode/restore times"),
+    "checkpoint": ("streamclust.bench.checkpoint", "what one checkpoint to the state topic costs"),
 }
 
 

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from rich.table import Table
 
     from streamclust.engine import Engine
-    from streamclust.io.file_run import FileRunSummary
+    from streamclust.io.files.run import FileRunSummary
 
 BATCH_SIZE = 512
 
@@ -55,9 +55,10 @@ def run(args: argparse.Namespace) -> int:
 
     from streamclust.config import load_settings
     from streamclust.engine import Engine
-    from streamclust.io.file_run import EXIT_INTERNAL_ERROR, FileOutputs, FileRun
-    from streamclust.io.file_state import FileCheckpoints
-    from streamclust.io.files import InputLines, JsonlWriter, guess_format, max_line_bytes, open_input
+    from streamclust.io.files.checkpoints import FileCheckpoints
+    from streamclust.io.files.reader import InputLines, guess_format, max_line_bytes, open_input
+    from streamclust.io.files.run import EXIT_INTERNAL_ERROR, FileOutputs, FileRun
+    from streamclust.io.files.writer import JsonlWriter
     from streamclust.obs.logs import setup_logging
 
     settings = load_settings(args.config)
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     outputs = FileOutputs(labels, JsonlWriter(args.events), JsonlWriter(rejects_path))
     recorder = None
     if args.timeline is not None:
-        from streamclust.io.timeline import TimelineRecorder
+        from streamclust.obs.timeline import TimelineRecorder
 
         run_facts = {"command": "cluster", "input": str(args.input), "featurizer": settings.featurize.kind}
         recorder = TimelineRecorder(args.timeline, catalog=engine.catalog, run=run_facts)

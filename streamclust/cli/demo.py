@@ -40,9 +40,9 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from streamclust.config import load_settings
+    from streamclust.demo import DemoPlan, run_demo
     from streamclust.engine import Engine
     from streamclust.errors import ConfigError
-    from streamclust.io.kafka.demo import DemoPlan, run_demo
     from streamclust.obs.logs import setup_logging
 
     if args.rate <= 0:

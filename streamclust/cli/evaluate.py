@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from streamclust.evaluate.datasets import load_dataset, subsample
     from streamclust.evaluate.harness import evaluate
     from streamclust.evaluate.orders import stream_order
-    from streamclust.evaluate.report import emergence_table, evaluation_to_dict, scores_table
+    from streamclust.evaluate.tables import emergence_table, evaluation_to_dict, scores_table
 
     if args.limit is not None and args.limit < 1:
         raise ConfigError(f"--limit {args.limit}: give a positive number of posts")

@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from streamclust.config import load_settings
-    from streamclust.io.kafka.catalog import read_catalog
+    from streamclust.io.kafka.tools.catalog import read_catalog
 
     settings = load_settings(args.config)
     overrides: dict[str, Any] = {}
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     kafka = settings.kafka.model_copy(update=overrides)
     console = Console()
     if args.state_dir is not None:
-        from streamclust.io.state_catalog import checkpoint_catalogs
+        from streamclust.io.files.catalog import checkpoint_catalogs
 
         history = checkpoint_catalogs(args.state_dir, settings)
         source = str(args.state_dir)
@@ -129,7 +129,7 @@ def print_cluster(console: Any, entries: list[Any]) -> None:
 def print_kafka_posts(console: Any, args: argparse.Namespace, kafka: Any, input_fields: Any) -> None:
     from rich.table import Table
 
-    from streamclust.io.kafka.catalog import recent_posts
+    from streamclust.io.kafka.tools.catalog import recent_posts
 
     posts = recent_posts(
         kafka,
@@ -153,7 +153,7 @@ def print_kafka_posts(console: Any, args: argparse.Namespace, kafka: Any, input_
 def print_file_posts(console: Any, args: argparse.Namespace) -> None:
     from rich.table import Table
 
-    from streamclust.io.state_catalog import recent_labelled_ids
+    from streamclust.io.files.catalog import recent_labelled_ids
     from streamclust.report import read_known_posts
 
     if args.labels is None:

@@ -17,7 +17,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from streamclust.config import load_settings
-    from streamclust.io.kafka.produce import produce_file
+    from streamclust.io.kafka.tools.produce import produce_file
 
     overrides = {}
     if args.bootstrap:

@@ -47,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
 
     from streamclust.config import load_settings
     from streamclust.errors import KafkaSetupError
-    from streamclust.io.kafka.replay import (
+    from streamclust.io.kafka.durability.state_topic import read_latest_state
+    from streamclust.io.kafka.tools.replay import (
         check_output_topic,
         default_group,
         ensure_output_topic,
@@ -55,7 +56,6 @@ def run(args: argparse.Namespace) -> int:
         replay_consumer,
         run_replay,
     )
-    from streamclust.io.kafka.state_topic import read_latest_state
     from streamclust.obs.logs import setup_logging
     from streamclust.state.capture import restore
 

@@ -19,7 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from streamclust.io.timeline import read_timeline
+    from streamclust.obs.timeline import read_timeline
     from streamclust.report import read_known_posts, write_report
 
     timeline = read_timeline(args.timeline)

@@ -69,7 +69,7 @@ def build_engine(name: str, settings: Any) -> Any:
 def shared_worker(args: argparse.Namespace, settings: Any, observers: list[Any], metrics: Any) -> Any:
     """Shared mode: label with the published model, and train while elected (docs/architecture.md)."""
     from streamclust.errors import ConfigError
-    from streamclust.io.kafka.shared import SharedWorker
+    from streamclust.io.kafka.shared_mode.shared_worker import SharedWorker
 
     if args.engine != "default":
         raise ConfigError(
@@ -93,7 +93,7 @@ def shared_worker(args: argparse.Namespace, settings: Any, observers: list[Any],
 
 
 def timeline_recorder(path: Path, worker: Any, args: argparse.Namespace, settings: Any) -> Any:
-    from streamclust.io.timeline import TimelineRecorder
+    from streamclust.obs.timeline import TimelineRecorder
 
     run = {
         "command": "run",

@@ -20,7 +20,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from streamclust.config import load_settings
-    from streamclust.io.kafka.tail import pretty, tail_topic
+    from streamclust.io.kafka.tools.tail import pretty, tail_topic
 
     settings = load_settings(args.config)
     kafka = settings.kafka

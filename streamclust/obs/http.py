@@ -25,7 +25,7 @@ from prometheus_client.exposition import choose_encoder
 
 from streamclust.config import HttpSettings
 from streamclust.errors import ConfigError
-from streamclust.io.report import WorkerStatus
+from streamclust.observer import WorkerStatus
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from streamclust.io.report import HeldReport, WorkerReport
 from streamclust.obs.metrics import OutlierWindow
+from streamclust.observer import HeldReport, WorkerReport
 from streamclust.schema import CatalogEntry, ClusterEvent, EventKind
 
 RATE_WINDOW_SECONDS = 5.0  # posts/s is the posts labelled over this many seconds

@@ -13,7 +13,7 @@ during the warm-up count when they happen (each report carries only the reads no
 version, lag) follow every report.
 
 >>> from prometheus_client import CollectorRegistry
->>> from streamclust.io.report import HeldReport, WorkerReport
+>>> from streamclust.observer import HeldReport, WorkerReport
 >>> metrics = WorkerMetrics(CollectorRegistry())
 >>> metrics.observe_batch(WorkerReport(result=None, consumed=2, deadlettered={"not_json": 2}))
 >>> metrics.registry.get_sample_value("streamclust_posts_deadlettered_total", {"reason": "not_json"})
@@ -34,8 +34,8 @@ from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
-from streamclust.io.report import HeldReport, TrainerProgress, WorkerReport
 from streamclust.obs.histograms import BatchHistogram
+from streamclust.observer import HeldReport, TrainerProgress, WorkerReport
 from streamclust.result import BatchResult, BatchStats
 from streamclust.schema import ClusterEvent, EventKind
 

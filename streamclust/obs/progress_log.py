@@ -2,7 +2,7 @@
 few seconds. ``ProgressLog`` is a ``WorkerObserver``; it writes at most one progress line per ``every_seconds``
 (plus the one line that says the first model is ready), however many batches there are.
 
->>> from streamclust.io.report import HeldReport
+>>> from streamclust.observer import HeldReport
 >>> progress = ProgressLog(every_seconds=5.0, clock=iter([0.0, 1.0, 6.0]).__next__, say=print)
 >>> for held in (40, 80, 812):  # polls at 0 s, 1 s and 6 s
 ...     progress.observe_held(HeldReport(consumed=40, held=held, warmup_posts=2000))
@@ -16,8 +16,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from streamclust.io.report import HeldReport, WorkerReport
 from streamclust.obs.logs import say
+from streamclust.observer import HeldReport, WorkerReport
 
 log = logging.getLogger("streamclust.progress")
 

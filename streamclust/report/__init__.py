@@ -1,4 +1,4 @@
-"""The HTML report of a run: plots and tables from its timeline (``streamclust.io.timeline``; written by the
+"""The HTML report of a run: plots and tables from its timeline (``streamclust.obs.timeline``; written by the
 demo, and by ``streamclust run`` and ``streamclust cluster`` with ``--timeline``), with example posts and, when
 the posts carry true labels, the evaluation harness's scores.
 
@@ -17,7 +17,7 @@ import numpy as np
 
 from streamclust.errors import InputError
 from streamclust.evaluate.scores import Scores, apply_events, score_labels
-from streamclust.io.timeline import Timeline
+from streamclust.obs.timeline import Timeline
 from streamclust.report.page import ClusterRow, ReportPage, render_page
 from streamclust.report.series import (
     batch_series,

@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 from kafka import TopicPartition
 
-from streamclust.io.kafka.catch_up import plan_batches
-from streamclust.io.kafka.checkpoints import CheckpointSchedule, offsets_extra
-from streamclust.io.kafka.journal import Journal, ranges_of
+from streamclust.io.kafka.durability.catch_up import plan_batches
+from streamclust.io.kafka.durability.checkpoints import CheckpointSchedule, offsets_extra
+from streamclust.io.kafka.durability.journal import Journal, ranges_of
 
 P0, P1 = TopicPartition("posts", 0), TopicPartition("posts", 1)
 

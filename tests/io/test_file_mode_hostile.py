@@ -19,8 +19,9 @@ from test_file_mode import CONFIG, read_jsonl, synthetic_posts
 from streamclust.cli import main
 from streamclust.config import InputSettings
 from streamclust.engine import Engine
-from streamclust.io.file_run import EXIT_DAMAGED_INPUT, EXIT_INTERRUPTED, FileOutputs, FileRun
-from streamclust.io.files import InputLines, JsonlWriter
+from streamclust.io.files.reader import InputLines
+from streamclust.io.files.run import EXIT_DAMAGED_INPUT, EXIT_INTERRUPTED, FileOutputs, FileRun
+from streamclust.io.files.writer import JsonlWriter
 
 HOSTILE_LINES = [
     (b'{"id": "\\ud800", "text": "lone surrogate in the id"}', "bad_unicode"),

@@ -11,7 +11,7 @@ from pathlib import Path
 from test_file_mode import CONFIG, synthetic_posts
 
 from streamclust.cli import main
-from streamclust.io.timeline import read_timeline
+from streamclust.obs.timeline import read_timeline
 from streamclust.report.series import online_labels
 
 

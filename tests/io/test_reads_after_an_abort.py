@@ -9,8 +9,8 @@ from prometheus_client import CollectorRegistry
 from test_warmup_reports import PARTITION, ScriptedConsumer, polls_of
 
 from streamclust.config import Settings
-from streamclust.io.kafka.committer import TransactionJob, TransactionOutcome
-from streamclust.io.kafka.worker import KafkaWorker
+from streamclust.io.kafka.worker.batch_loop import KafkaWorker
+from streamclust.io.kafka.worker.committer import TransactionJob, TransactionOutcome
 from streamclust.obs.metrics import WorkerMetrics
 from streamclust.testing import FirstWordEngine
 

@@ -217,8 +217,8 @@ def test_a_failure_no_single_post_causes_stops_with_what_happened() -> None:
 
 def test_the_examples_in_the_docstrings_hold() -> None:
     import streamclust.io.kafka.records
-    import streamclust.io.kafka.worker
+    import streamclust.io.kafka.worker.batch_loop
 
-    for module in (streamclust.io.kafka.records, streamclust.io.kafka.worker):
+    for module in (streamclust.io.kafka.records, streamclust.io.kafka.worker.batch_loop):
         outcome = doctest.testmod(module)
         assert outcome.attempted and not outcome.failed, module.__name__

@@ -12,10 +12,10 @@ from kafka import TopicPartition
 from prometheus_client import CollectorRegistry
 
 from streamclust.config import Settings
-from streamclust.io.kafka.committer import TransactionJob, TransactionOutcome
-from streamclust.io.kafka.worker import KafkaWorker
-from streamclust.io.report import HeldReport, WorkerReport
+from streamclust.io.kafka.worker.batch_loop import KafkaWorker
+from streamclust.io.kafka.worker.committer import TransactionJob, TransactionOutcome
 from streamclust.obs.metrics import WorkerMetrics
+from streamclust.observer import HeldReport, WorkerReport
 from streamclust.testing import FirstWordEngine
 
 PARTITION = TopicPartition("posts", 0)

@@ -18,7 +18,7 @@ from kafka_support import CommittedReader, Stream, WorkerProcess, post_values, r
 from streamclust.config import load_settings
 from streamclust.io.kafka import KafkaWorker
 from streamclust.io.kafka.clients import transactional_producer_config
-from streamclust.io.kafka.committer import Committer, TransactionJob, TransactionOutcome
+from streamclust.io.kafka.worker.committer import Committer, TransactionJob, TransactionOutcome
 from streamclust.testing import FirstWordEngine
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(180, func_only=True)]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from streamclust.io.timeline import read_timeline
+from streamclust.obs.timeline import read_timeline
 from streamclust.report.series import online_labels
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ from kafka_support import Stream
 
 from streamclust.config import load_settings
 from streamclust.io.kafka.clients import connect_admin
-from streamclust.io.kafka.election import TrainerElection
+from streamclust.io.kafka.shared_mode.election import TrainerElection
 from streamclust.io.kafka.topics import ensure_topics, shared_mode_topics
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(120, func_only=True)]

@@ -15,7 +15,7 @@ from kafka_support import CommittedReader, Stream, WorkerProcess, post_values
 
 from streamclust.cli import main
 from streamclust.config import Settings, load_settings
-from streamclust.io.kafka.state_topic import read_latest_state
+from streamclust.io.kafka.durability.state_topic import read_latest_state
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow, pytest.mark.timeout(300, func_only=True)]
 

@@ -21,8 +21,8 @@ from kafka_support import CommittedReader, Stream, WorkerProcess, banking_texts,
 from streamclust.config import Settings, load_settings
 from streamclust.engine import Engine
 from streamclust.io.decode import decode_json
-from streamclust.io.kafka.checkpoints import offsets_of
-from streamclust.io.kafka.state_topic import read_latest_state
+from streamclust.io.kafka.durability.checkpoints import offsets_of
+from streamclust.io.kafka.durability.state_topic import read_latest_state
 from streamclust.schema import Post
 from streamclust.state.capture import capture, restore
 from streamclust.state.records import state_records

@@ -24,11 +24,11 @@ from kafka_support import DATA, CommittedReader, Stream, WorkerProcess, banking_
 from streamclust.config import Settings, load_settings
 from streamclust.engine import Engine
 from streamclust.io.kafka.clients import worker_consumer_config
-from streamclust.io.kafka.election import trainer_group
-from streamclust.io.kafka.followed_model import FollowedModel
-from streamclust.io.kafka.labeler import LabelingWorker
-from streamclust.io.kafka.state_topic import read_latest_state
-from streamclust.io.kafka.trainer import Trainer
+from streamclust.io.kafka.durability.state_topic import read_latest_state
+from streamclust.io.kafka.shared_mode.election import trainer_group
+from streamclust.io.kafka.shared_mode.followed_model import FollowedModel
+from streamclust.io.kafka.shared_mode.labeler import LabelingWorker
+from streamclust.io.kafka.shared_mode.trainer import Trainer
 from streamclust.schema import Post
 from streamclust.state.capture import restore
 from streamclust.state.model_state import ModelState

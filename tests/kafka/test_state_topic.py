@@ -12,7 +12,7 @@ from kafka_support import Stream
 
 from streamclust.config import KafkaSettings, load_settings
 from streamclust.io.kafka.clients import transactional_producer_config
-from streamclust.io.kafka.state_topic import StateFollower, read_latest_state
+from streamclust.io.kafka.durability.state_topic import StateFollower, read_latest_state
 from streamclust.state.model_state import FORMAT_VERSION, ModelState
 from streamclust.state.records import state_records
 

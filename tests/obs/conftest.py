@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from prometheus_client import CollectorRegistry
 
-from streamclust.io.report import WorkerReport
 from streamclust.obs.metrics import WorkerMetrics
+from streamclust.observer import WorkerReport
 from streamclust.result import BatchResult, BatchStats, LabelBatch
 from streamclust.schema import ClusterEvent, EventKind
 

@@ -9,8 +9,8 @@ import re
 import numpy as np
 from rich.console import Console
 
-from streamclust.io.report import HeldReport, WorkerReport
 from streamclust.obs.live_view import LiveNumbers, LiveView, render_status
+from streamclust.observer import HeldReport, WorkerReport
 from streamclust.result import BatchResult, BatchStats, LabelBatch
 from streamclust.schema import CatalogEntry, ClusterEvent, EventKind
 

@@ -15,9 +15,9 @@ import pytest
 
 import streamclust.obs.logs
 import streamclust.obs.progress_log
-from streamclust.io.report import HeldReport, WorkerReport
 from streamclust.obs.logs import JsonFormatter, PlainFormatter, chosen_format
 from streamclust.obs.progress_log import ProgressLog
+from streamclust.observer import HeldReport, WorkerReport
 
 ReportFactory = Callable[..., WorkerReport]
 

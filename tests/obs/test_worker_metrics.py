@@ -12,8 +12,8 @@ from prometheus_client import CollectorRegistry
 import streamclust.obs.histograms
 import streamclust.obs.live_view
 import streamclust.obs.metrics
-from streamclust.io.report import HeldReport, TrainerProgress, WorkerReport
 from streamclust.obs.metrics import WorkerMetrics
+from streamclust.observer import HeldReport, TrainerProgress, WorkerReport
 from streamclust.schema import ClusterEvent, EventKind
 
 ReportFactory = Callable[..., WorkerReport]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from streamclust.io.report import HeldReport, WorkerReport
-from streamclust.io.timeline import TimelineRecorder
+from streamclust.obs.timeline import TimelineRecorder
+from streamclust.observer import HeldReport, WorkerReport
 from streamclust.schema import Post
 from streamclust.testing import FirstWordEngine
 

@@ -12,7 +12,7 @@ from run_support import record_run, write_posts
 
 from streamclust.cli import main
 from streamclust.evaluate.scores import score_labels
-from streamclust.io.timeline import read_timeline
+from streamclust.obs.timeline import read_timeline
 from streamclust.report.series import online_labels
 
 

@@ -13,7 +13,7 @@ import pytest
 from matplotlib.image import imread
 from run_support import record_run, write_posts
 
-from streamclust.io.timeline import read_timeline
+from streamclust.obs.timeline import read_timeline
 from streamclust.report import read_known_posts, write_report
 
 WIDTH, HEIGHT = 1200, 1600

@@ -9,7 +9,7 @@ from kafka import TopicPartition
 from state_support import NOW, banking_posts, small_settings
 
 from streamclust.engine import Engine
-from streamclust.io.kafka.keeper import ModelKeeper
+from streamclust.io.kafka.durability.checkpointing import ModelKeeper
 
 TOPIC = "posts"
 PARTITION = TopicPartition(TOPIC, 0)

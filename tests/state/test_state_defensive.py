@@ -15,7 +15,7 @@ import pytest
 from state_support import banking_posts, run, small_settings
 
 from streamclust.errors import CheckpointError, CorruptCheckpointError
-from streamclust.io.file_state import FileCheckpoints
+from streamclust.io.files.checkpoints import FileCheckpoints
 from streamclust.state.capture import capture, restore
 from streamclust.state.codec import HEADER, MAGIC, decode_state, encode_state
 from streamclust.state.directory import StateDirectory, checkpoint_name, read_checkpoint

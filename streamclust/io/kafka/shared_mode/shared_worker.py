@@ -14,11 +14,11 @@ from streamclust.config import Settings
 from streamclust.engine import Engine
 from streamclust.errors import KafkaSetupError
 from streamclust.io.kafka.clients import connect_admin
-from streamclust.io.kafka.followed_model import FollowedModel
-from streamclust.io.kafka.labeler import LabelingWorker
+from streamclust.io.kafka.shared_mode.followed_model import FollowedModel
+from streamclust.io.kafka.shared_mode.labeler import LabelingWorker
+from streamclust.io.kafka.shared_mode.trainer_role import TrainerObserver, TrainerRole
 from streamclust.io.kafka.topics import ensure_topics, shared_mode_topics
-from streamclust.io.kafka.trainer_role import TrainerObserver, TrainerRole
-from streamclust.io.report import WorkerObserver
+from streamclust.observer import WorkerObserver
 from streamclust.schema import CatalogEntry
 
 log = logging.getLogger("streamclust.kafka")

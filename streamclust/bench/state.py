@@ -48,7 +48,7 @@ def bytes_by_part(state: Any) -> dict[str, int]:
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from streamclust.cli.bench_core import load_texts
+    from streamclust.bench.texts import load_texts
     from streamclust.config import load_settings
     from streamclust.engine import Engine
     from streamclust.schema import Post

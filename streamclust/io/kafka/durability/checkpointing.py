@@ -19,8 +19,8 @@ from kafka import KafkaConsumer, TopicPartition
 
 from streamclust.config import Settings
 from streamclust.errors import CheckpointError
-from streamclust.io.kafka.catch_up import catch_up
-from streamclust.io.kafka.checkpoints import (
+from streamclust.io.kafka.durability.catch_up import catch_up
+from streamclust.io.kafka.durability.checkpoints import (
     Checkpoint,
     CheckpointSchedule,
     can_checkpoint,
@@ -28,7 +28,7 @@ from streamclust.io.kafka.checkpoints import (
     offsets_of,
     take_checkpoint,
 )
-from streamclust.io.kafka.journal import Journal, journal_key, ranges_of, read_journal
+from streamclust.io.kafka.durability.journal import Journal, journal_key, ranges_of, read_journal
 
 log = logging.getLogger("streamclust.kafka")
 
@@ -59,7 +59,7 @@ class ModelKeeper:
 
         Raises CheckpointError, saying what to do, when the checkpoint cannot be used.
         """
-        from streamclust.io.kafka.state_topic import read_latest_state
+        from streamclust.io.kafka.durability.state_topic import read_latest_state
         from streamclust.state.capture import restore
 
         group, topic = self.kafka.group_id, self.kafka.state_topic

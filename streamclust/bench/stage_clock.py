@@ -1,9 +1,10 @@
 """Where the engine's time goes: wall and CPU seconds per pipeline stage, for ``streamclust bench core``.
 
-``StageClock.attach()`` wraps the methods that carry out each stage (on their classes, so a retrained encoder or
-a restored engine is timed too) and ``detach()`` restores them. Times are exclusive: a stage called from
+``StageClock.attach()`` wraps the methods that carry out each stage (``timed_stages``; on their classes, so a
+retrained encoder or a restored engine is timed too) and ``detach()`` restores them. Wrapping from outside is the
+point: the engine has no timing hooks and knows nothing about this. Times are exclusive: a stage called from
 inside another (the lexical weights inside the assignment) counts for itself only, so the stages add up to
-the time spent in them. Benchmark-only: the engine itself knows nothing about this.
+the time spent in them.
 """
 
 from __future__ import annotations
@@ -14,26 +15,42 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-# (stage name, module, owner within the module or None for a module-level function, attribute)
-STAGES: list[tuple[str, str, str | None, str]] = [
-    ("featurize: tokenise + hash terms", "streamclust.featurize.hashing", "HashingFeaturizer", "transform"),
-    ("featurize: tokenise + hash terms", "streamclust.featurize.hashing", "HashingFeaturizer", "terms"),
-    ("featurize: static embeddings", "streamclust.featurize.static", "StaticEmbedder", "embed"),
-    ("encode (autoencoder)", "streamclust.encode.autoencoder", "Encoder", "encode"),
-    ("drift: reconstruction error", "streamclust.encode.autoencoder", "Encoder", "reconstruction_error"),
-    ("assign: lexical weights", "streamclust.cluster.lexical", "LexicalProfiles", "weigh"),
-    ("assign: nearest clusters (FAISS + blend)", "streamclust.stages.clusters", "Clusters", "nearest"),
-    ("index refresh", "streamclust.cluster.index", "CentroidIndex", "refresh"),
-    ("centroid update", "streamclust.stages.clusters", None, "update_centroids"),
-    ("keyword counts", "streamclust.stages.clusters", "Clusters", "count_keywords"),
-    ("lexical profiles: add", "streamclust.cluster.lexical", "LexicalProfiles", "add"),
-    ("births: group newcomers", "streamclust.stages.births", "Births", "group_newcomers"),
-    ("births: open clusters", "streamclust.stages.births", "Births", "open"),
-    ("lifecycle (merge, retire)", "streamclust.stages.lifecycle", "Lifecycle", "run"),
-    ("reservoir", "streamclust.encode.reservoir", "Reservoir", "add"),
-    ("retraining (start, swap)", "streamclust.engine", "Engine", "_advance_retraining"),
-    ("engine, rest", "streamclust.engine", "Engine", "process"),
-]
+
+def timed_stages() -> list[tuple[str, Any, Callable[..., Any]]]:
+    """(stage name, owner, function): the function of ``owner`` (a class, or the module that calls a module-level
+    function) that carries out each stage. Named as objects, not strings, so renaming one breaks here (and in
+    mypy) rather than silently timing nothing; imported here, not at module level, so ``--help`` stays fast."""
+    from streamclust import engine
+    from streamclust.cluster.index import CentroidIndex
+    from streamclust.cluster.lexical import LexicalProfiles
+    from streamclust.encode.autoencoder import Encoder
+    from streamclust.encode.reservoir import Reservoir
+    from streamclust.featurize.hashing import HashingFeaturizer
+    from streamclust.featurize.static import StaticEmbedder
+    from streamclust.stages import clusters
+    from streamclust.stages.births import Births
+    from streamclust.stages.lifecycle import Lifecycle
+
+    Engine, Clusters = engine.Engine, clusters.Clusters
+    return [
+        ("featurize: tokenise + hash terms", HashingFeaturizer, HashingFeaturizer.transform),
+        ("featurize: tokenise + hash terms", HashingFeaturizer, HashingFeaturizer.terms),
+        ("featurize: static embeddings", StaticEmbedder, StaticEmbedder.embed),
+        ("encode (autoencoder)", Encoder, Encoder.encode),
+        ("drift: reconstruction error", Encoder, Encoder.reconstruction_error),
+        ("assign: lexical weights", LexicalProfiles, LexicalProfiles.weigh),
+        ("assign: nearest clusters (FAISS + blend)", Clusters, Clusters.nearest),
+        ("index refresh", CentroidIndex, CentroidIndex.refresh),
+        ("centroid update", clusters, clusters.update_centroids),
+        ("keyword counts", Clusters, Clusters.count_keywords),
+        ("lexical profiles: add", LexicalProfiles, LexicalProfiles.add),
+        ("births: group newcomers", Births, Births.group_newcomers),
+        ("births: open clusters", Births, Births.open),
+        ("lifecycle (merge, retire)", Lifecycle, Lifecycle.run),
+        ("reservoir", Reservoir, Reservoir.add),
+        ("retraining (start, swap)", Engine, Engine._advance_retraining),
+        ("engine, rest", Engine, Engine.process),
+    ]
 
 
 @dataclass
@@ -50,12 +67,9 @@ class StageClock:
     _restore: list[tuple[Any, str, Any]] = field(default_factory=list)
 
     def attach(self) -> StageClock:
-        import importlib
-
-        for name, module_name, owner_name, attribute in STAGES:
-            module = importlib.import_module(module_name)
-            owner = module if owner_name is None else getattr(module, owner_name)
-            original = owner.__dict__[attribute] if owner_name is not None else getattr(module, attribute)
+        for name, owner, function in timed_stages():
+            attribute = function.__name__
+            original = vars(owner)[attribute]
             self._restore.append((owner, attribute, original))
             setattr(owner, attribute, self.timed(name, original))
         return self

@@ -11,10 +11,8 @@ against the raw kafka-python consume+produce ceiling on the same machine.
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
-import random
 import subprocess
 import sys
 import threading
@@ -32,17 +30,6 @@ from kafka.structs import OffsetAndMetadata
 from streamclust.config import KafkaSettings, load_settings
 from streamclust.io.kafka.clients import connect_admin
 from streamclust.io.kafka.topics import ensure_topics
-
-
-def load_texts(path: Path | None, count: int, seed: int = 0) -> list[str]:
-    """Texts from a JSONL(.gz) dataset, or synthetic short texts when no dataset is at hand."""
-    if path is not None and path.exists():
-        opener = gzip.open if path.name.endswith(".gz") else open
-        with opener(path, "rt", encoding="utf-8") as lines:
-            return [json.loads(line)["text"] for line in lines]
-    rng = random.Random(seed)
-    topics = [[f"t{topic}w{word}" for word in range(30)] for topic in range(40)]
-    return [" ".join(rng.choices(rng.choice(topics), k=rng.randint(5, 15))) for _ in range(count)]
 
 
 def post_records(texts: list[str], count: int, prefix: str) -> list[tuple[str, bytes]]:
@@ -209,7 +196,7 @@ def raw_ceiling(setup: BenchSetup, records: list[tuple[str, bytes]], transaction
         "count": len(records),
         "transactional": transactional,
     }
-    command = [sys.executable, "-m", "streamclust.io.kafka.bench", json.dumps(job)]
+    command = [sys.executable, "-m", "streamclust.bench.kafka_runs", json.dumps(job)]
     outcome = subprocess.run(command, capture_output=True, text=True, timeout=600, check=True)
     return float(json.loads(outcome.stdout.strip().splitlines()[-1])["posts_per_second"])
 
@@ -404,7 +391,7 @@ class ModelWatcher(threading.Thread):
     """Follows the state topic and notes when each published model (its position: posts learned) appeared."""
 
     def __init__(self, kafka: KafkaSettings) -> None:
-        from streamclust.io.kafka.state_topic import StateFollower
+        from streamclust.io.kafka.durability.state_topic import StateFollower
 
         super().__init__(daemon=True)
         self.follower = StateFollower(kafka, kafka.group_id)

@@ -15,7 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from streamclust.cli.stage_clock import StageClock, format_rows
+from streamclust.bench.stage_clock import StageClock, format_rows
+from streamclust.bench.texts import load_texts
 
 WORKER_LABELS = "worker: label records to JSON"
 WORKER_CATALOG = "worker: catalog (every 10th batch)"
@@ -48,16 +49,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def resident_bytes() -> int:
     with open("/proc/self/statm") as statm:
         return int(statm.read().split()[1]) * resource.getpagesize()
-
-
-def load_texts(path: Path) -> list[str]:
-    from streamclust.errors import InputError
-    from streamclust.io.files import open_input
-
-    if not path.exists():
-        raise InputError(f"benchmark data {path} not found; pass --data with a JSONL file of posts")
-    with open_input(str(path)) as (stream, _):
-        return [json.loads(line)["text"] for line in stream if line.strip()]
 
 
 def one_run(

@@ -41,7 +41,6 @@ from kafka.errors import KafkaError
 
 from streamclust.config import Settings
 from streamclust.errors import KafkaSetupError
-from streamclust.io.kafka.checkpoints import Checkpoint, can_checkpoint
 from streamclust.io.kafka.clients import (
     BrokerWatch,
     connect_admin,
@@ -49,13 +48,14 @@ from streamclust.io.kafka.clients import (
     transactional_producer_config,
     worker_consumer_config,
 )
-from streamclust.io.kafka.committer import Committer, TransactionJob, TransactionOutcome
+from streamclust.io.kafka.durability.checkpointing import ModelKeeper, StateWrite
+from streamclust.io.kafka.durability.checkpoints import Checkpoint, can_checkpoint
 from streamclust.io.kafka.isolation import decode_record, process_guarded
-from streamclust.io.kafka.keeper import ModelKeeper, StateWrite
 from streamclust.io.kafka.records import DeadLetter, catalog_record, event_record
-from streamclust.io.kafka.span import OpenSpan
 from streamclust.io.kafka.topics import ensure_topics
-from streamclust.io.report import HeldReport, WorkerObserver, WorkerReport
+from streamclust.io.kafka.worker.committer import Committer, TransactionJob, TransactionOutcome
+from streamclust.io.kafka.worker.uncommitted import OpenSpan
+from streamclust.observer import HeldReport, WorkerObserver, WorkerReport
 from streamclust.result import ClusterEngine, LabelBatch
 from streamclust.schema import CatalogEntry, Post
 

@@ -1,11 +1,11 @@
-"""File mode: read posts from JSONL or CSV (a file, gzip, or stdin) and write labels, events and rejects as JSONL."""
+"""File mode's input: posts from JSONL or CSV (a file, gzip, or standard input), in batches, with a reject for
+every line or row that is not a post and the reason why (``writer.py`` writes what comes out)."""
 
 from __future__ import annotations
 
 import csv
 import gzip
 import json
-import os
 import sys
 import zlib
 from collections.abc import Iterator
@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from streamclust.config import InputSettings
-from streamclust.errors import InputError, OutputError
+from streamclust.errors import InputError
 from streamclust.io.decode import DecodeFailure, decode_json, post_from_mapping, short
-from streamclust.io.missing_field import MissingFieldCheck
-from streamclust.result import LabelBatch
-from streamclust.schema import ClusterEvent, Post
+from streamclust.io.files.missing_field import MissingFieldCheck
+from streamclust.schema import Post
 
 Format = Literal["jsonl", "csv"]
 
@@ -235,62 +234,3 @@ def read_batches(
         batch.failures.append(damage)
     if batch.posts or batch.failures or batch.mismatch:
         yield batch
-
-
-class JsonlWriter:
-    """Appends one JSON object per line to a file, or to ``stream`` (left open) when no path is given; with
-    neither, everything is discarded."""
-
-    def __init__(self, path: Path | None, stream: IO[str] | None = None) -> None:
-        self.handle: IO[str] | None = stream
-        self.owned = path is not None
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.handle = path.open("w", encoding="utf-8")
-
-    def write(self, record: dict[str, Any]) -> None:
-        if self.handle is None:
-            return
-        try:
-            self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-        except BrokenPipeError:
-            self.stop_writing_to_a_closed_pipe()
-
-    def stop_writing_to_a_closed_pipe(self) -> None:
-        """The reader of the stream went away (``streamclust cluster posts.jsonl | head``): stop the run."""
-        if self.handle is not None and not self.owned:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), self.handle.fileno())  # nothing left to flush at exit
-        self.handle = None
-        raise OutputError(
-            "standard output was closed by the program reading the labels (such as head): the run stopped; "
-            "give --labels FILE to keep every label"
-        )
-
-    def close(self) -> None:
-        if self.handle is None:
-            return
-        if self.owned:
-            self.handle.close()
-            return
-        try:
-            self.handle.flush()
-        except BrokenPipeError:
-            self.stop_writing_to_a_closed_pipe()
-
-
-def label_rows(labels: LabelBatch) -> Iterator[dict[str, Any]]:
-    for record in labels.records():
-        yield record.model_dump(exclude_none=True)
-
-
-def event_row(event: ClusterEvent) -> dict[str, Any]:
-    return event.model_dump(mode="json")
-
-
-def reject_row(failure: DecodeFailure) -> dict[str, Any]:
-    return {
-        "line": failure.position,
-        "reason": failure.reason,
-        "detail": failure.detail,
-        "raw": failure.raw.decode("utf-8", errors="replace")[:2000],
-    }

@@ -22,8 +22,8 @@ from kafka import KafkaConsumer, TopicPartition
 from streamclust.config import Settings
 from streamclust.errors import KafkaSetupError
 from streamclust.io.kafka.clients import reader_config
+from streamclust.io.kafka.durability.journal import Journal, JournalEntry
 from streamclust.io.kafka.isolation import decode_record, process_guarded
-from streamclust.io.kafka.journal import Journal, JournalEntry
 from streamclust.schema import Post
 
 log = logging.getLogger("streamclust.kafka")

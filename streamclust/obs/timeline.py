@@ -21,7 +21,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from streamclust.io.report import HeldReport, WorkerReport
+from streamclust.observer import HeldReport, WorkerReport
 from streamclust.schema import CatalogEntry, ClusterEvent
 
 

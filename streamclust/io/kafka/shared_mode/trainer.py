@@ -30,17 +30,17 @@ from kafka.errors import KafkaError, ProducerFencedError
 from streamclust.config import KafkaSettings, Settings
 from streamclust.engine import Engine
 from streamclust.errors import KafkaSetupError
-from streamclust.io.kafka.checkpoints import offsets_of, take_checkpoint
 from streamclust.io.kafka.clients import (
     connect_consumer,
     connect_producer,
     reader_config,
     transactional_producer_config,
 )
+from streamclust.io.kafka.durability.checkpoints import offsets_of, take_checkpoint
+from streamclust.io.kafka.durability.state_topic import read_latest_state
 from streamclust.io.kafka.isolation import decode_record, process_guarded
 from streamclust.io.kafka.records import catalog_record, event_record
-from streamclust.io.kafka.state_topic import read_latest_state
-from streamclust.io.report import TrainerProgress
+from streamclust.observer import TrainerProgress
 from streamclust.schema import ClusterEvent, EventKind, Post
 from streamclust.state.capture import restore
 

@@ -1,6 +1,9 @@
-"""What the Kafka worker tells its observers (metrics, logs, the live view) after each batch and on changes.
+"""The observer contract: what a worker (the Kafka worker, or a file-mode run) tells its observers (metrics,
+logs, the live view, the timeline) after each batch and on changes.
 
-The worker owns the numbers; observers only read them. Observers implement ``WorkerObserver``:
+It sits between the adapters (``io/``), which send these reports, and the observers (``obs/``), which read them,
+so neither imports the other. The worker owns the numbers; observers only read them. Observers implement
+``WorkerObserver``:
 
 - ``observe_batch`` when a span's transaction settled (committed, or aborted and to be read again);
 - ``observe_held`` after each poll that read records while the engine holds posts (the warm-up): nothing is

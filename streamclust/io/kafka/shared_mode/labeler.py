@@ -27,9 +27,9 @@ from typing import Any
 from kafka import TopicPartition
 
 from streamclust.config import Settings
-from streamclust.io.kafka.followed_model import FollowedModel
-from streamclust.io.kafka.span import OpenSpan
-from streamclust.io.kafka.worker import KafkaWorker
+from streamclust.io.kafka.shared_mode.followed_model import FollowedModel
+from streamclust.io.kafka.worker.batch_loop import KafkaWorker
+from streamclust.io.kafka.worker.uncommitted import OpenSpan
 from streamclust.schema import CatalogEntry
 
 log = logging.getLogger("streamclust.kafka")

@@ -26,7 +26,6 @@ from kafka.structs import OffsetAndMetadata
 
 from streamclust.config import KafkaSettings, Settings
 from streamclust.errors import ConfigError, KafkaSetupError
-from streamclust.io.kafka.catch_up import decode_posts
 from streamclust.io.kafka.clients import (
     connect_admin,
     connect_consumer,
@@ -34,6 +33,7 @@ from streamclust.io.kafka.clients import (
     connection_config,
     transactional_producer_config,
 )
+from streamclust.io.kafka.durability.catch_up import decode_posts
 from streamclust.io.kafka.records import label_records
 
 log = logging.getLogger("streamclust.kafka")

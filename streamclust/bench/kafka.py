@@ -72,15 +72,15 @@ def scale_out(
     """Shared-mode throughput per worker count, runs interleaved so load on the machine hits all counts alike."""
     import statistics
 
-    from streamclust.io.kafka import bench
+    from streamclust.bench import kafka_runs
 
     runs: dict[int, list[dict[str, Any]]] = {count: [] for count in args.workers}
     solo: list[dict[str, Any]] = []
     for repeat in range(args.repeats):
-        solo.append(bench.throughput(setup, records))
+        solo.append(kafka_runs.throughput(setup, records))
         print(f"run {repeat + 1}/{args.repeats}, one solo worker: {solo[-1]}")
         for count in args.workers:
-            outcome = bench.shared_throughput(setup, records, count)
+            outcome = kafka_runs.shared_throughput(setup, records, count)
             runs[count].append(outcome)
             print(f"run {repeat + 1}/{args.repeats}, {count} shared worker(s): {outcome}")
 
@@ -91,7 +91,7 @@ def scale_out(
     warmup = setup_warmup(args)
     paced = {}
     for count in args.workers:
-        paced[str(count)] = bench.latency(
+        paced[str(count)] = kafka_runs.latency(
             setup, texts, args.rate, args.latency_seconds, warmup, shared_workers=count
         )
         print(f"{count} shared worker(s) at {args.rate:,.0f} posts/s offered: {paced[str(count)]}")
@@ -147,14 +147,15 @@ def broker_for_bench(bootstrap: str | None, workdir: Path) -> Iterator[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from streamclust.bench import kafka_runs
+    from streamclust.bench.texts import load_texts
     from streamclust.config import load_settings
-    from streamclust.io.kafka import bench
 
     settings = load_settings(args.config if args.config and args.config.exists() else None)
     workdir = Path(tempfile.mkdtemp(prefix="streamclust-bench-kafka-"))
     try:
         with broker_for_bench(args.bootstrap, workdir) as bootstrap:
-            setup = bench.BenchSetup(
+            setup = kafka_runs.BenchSetup(
                 bootstrap=bootstrap,
                 engine=args.engine,
                 config=args.config if args.config and args.config.exists() else None,
@@ -163,8 +164,8 @@ def run(args: argparse.Namespace) -> int:
                 batch_size=args.batch_size or settings.kafka.batch_size,
                 max_wait_ms=args.max_wait_ms or settings.kafka.max_wait_ms,
             )
-            texts = bench.load_texts(args.data, args.posts)
-            records = bench.post_records(texts, args.posts, "tp-")
+            texts = load_texts(args.data, synthetic=args.posts)
+            records = kafka_runs.post_records(texts, args.posts, "tp-")
             print(f"broker {bootstrap}; engine {args.engine}; {args.posts} posts; batch {setup.batch_size}")
             if args.workers:
                 scaled = scale_out(args, setup, texts, records)
@@ -173,18 +174,18 @@ def run(args: argparse.Namespace) -> int:
                 out.write_text(json.dumps(scaled, indent=2) + "\n", encoding="utf-8")
                 print(f"wrote {out}")
                 return 0
-            raw_plain = bench.raw_ceiling(setup, records, transactional=False)
+            raw_plain = kafka_runs.raw_ceiling(setup, records, transactional=False)
             print(f"raw kafka-python consume+produce, no transactions: {raw_plain:,.0f} posts/s")
-            raw_tx = bench.raw_ceiling(setup, records, transactional=True)
+            raw_tx = kafka_runs.raw_ceiling(setup, records, transactional=True)
             print(f"raw kafka-python consume+produce, a transaction per batch: {raw_tx:,.0f} posts/s")
-            through = bench.throughput(setup, records)
+            through = kafka_runs.throughput(setup, records)
             sustained = through["sustained_posts_per_second"] or 0.0
             print(
                 f"streamclust worker: {sustained:,.0f} posts/s sustained "
                 f"({sustained / raw_tx:.0%} of the transactional ceiling); {through}"
             )
             warmup = settings.encoder.warmup_posts + 2 * setup.batch_size
-            lat = bench.latency(setup, texts, args.rate, args.latency_seconds, warmup)
+            lat = kafka_runs.latency(setup, texts, args.rate, args.latency_seconds, warmup)
             print(f"latency at {args.rate:,.0f} posts/s offered: {lat}")
             result: dict[str, Any] = {
                 "command": "streamclust bench kafka",

@@ -3,7 +3,7 @@ whatever the input holds.
 
 Every unreadable line or row becomes a reject with its reason and line number and the run goes on. Reading
 stops early only at damage (a truncated or corrupt gzip, a read error), on Ctrl-C, or when the first lines all
-lack the field the settings name (``io/missing_field.py``); either way the posts read so far, including those
+lack the field the settings name (``missing_field.py``); either way the posts read so far, including those
 held for warm-up, are labelled before the run ends. ``FileRunSummary.exit_code`` says
 how it ended.
 
@@ -26,23 +26,15 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from streamclust.io.files import (
-    Format,
-    InputBatch,
-    InputLines,
-    JsonlWriter,
-    event_row,
-    label_rows,
-    read_batches,
-    reject_row,
-)
-from streamclust.io.report import HeldReport, WorkerObserver, WorkerReport
+from streamclust.io.files.reader import Format, InputBatch, InputLines, read_batches
+from streamclust.io.files.writer import JsonlWriter, event_row, label_rows, reject_row
+from streamclust.observer import HeldReport, WorkerObserver, WorkerReport
 from streamclust.result import BatchResult
 
 if TYPE_CHECKING:
     from streamclust.config import InputSettings
     from streamclust.engine import Engine
-    from streamclust.io.file_state import FileCheckpoints
+    from streamclust.io.files.checkpoints import FileCheckpoints
 
 log = logging.getLogger("streamclust.files")
 

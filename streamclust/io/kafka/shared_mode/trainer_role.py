@@ -16,9 +16,9 @@ from typing import Protocol
 
 from streamclust.config import Settings
 from streamclust.engine import Engine
-from streamclust.io.kafka.election import TrainerElection
-from streamclust.io.kafka.trainer import Trainer, TrainerFenced
-from streamclust.io.report import TrainerProgress
+from streamclust.io.kafka.shared_mode.election import TrainerElection
+from streamclust.io.kafka.shared_mode.trainer import Trainer, TrainerFenced
+from streamclust.observer import TrainerProgress
 
 log = logging.getLogger("streamclust.kafka")
 

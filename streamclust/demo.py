@@ -19,10 +19,10 @@ from rich.console import Console
 from streamclust.config import KafkaSettings, Settings
 from streamclust.evaluate.datasets import read_labelled_posts
 from streamclust.evaluate.orders import stream_order
-from streamclust.io.kafka.produce import produce_records
-from streamclust.io.kafka.worker import KafkaWorker
-from streamclust.io.timeline import TimelineRecorder, read_timeline
+from streamclust.io.kafka.tools.produce import produce_records
+from streamclust.io.kafka.worker.batch_loop import KafkaWorker
 from streamclust.obs.live_view import LiveView
+from streamclust.obs.timeline import TimelineRecorder, read_timeline
 from streamclust.report import read_known_posts, write_report
 from streamclust.result import ClusterEngine
 

@@ -15,7 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from streamclust.cli.bench_kafka import REPO, SHARED_BANKING, broker_for_bench
+from streamclust.bench.kafka import REPO, SHARED_BANKING, broker_for_bench
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -49,11 +49,11 @@ def run(args: argparse.Namespace) -> int:
 def measure(args: argparse.Namespace, bootstrap: str) -> dict[str, Any]:
     from kafka import KafkaProducer
 
+    from streamclust.bench.texts import load_texts
     from streamclust.config import load_settings
     from streamclust.engine import Engine
-    from streamclust.io.kafka import bench
-    from streamclust.io.kafka.checkpoints import take_checkpoint
     from streamclust.io.kafka.clients import connect_admin, transactional_producer_config
+    from streamclust.io.kafka.durability.checkpoints import take_checkpoint
     from streamclust.io.kafka.topics import ensure_topics
     from streamclust.schema import Post
 
@@ -80,7 +80,7 @@ def measure(args: argparse.Namespace, bootstrap: str) -> dict[str, Any]:
         ensure_topics(admin, kafka, state_chunk_bytes=settings.state.chunk_bytes)
     finally:
         admin.close()
-    texts = bench.load_texts(args.data, args.posts)
+    texts = load_texts(args.data, synthetic=args.posts)
     engine = Engine.from_settings(settings)
     number = 0
 

@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from streamclust.config import Settings
 from streamclust.engine import Engine
-from streamclust.io.kafka.state_topic import StateFollower
+from streamclust.io.kafka.durability.state_topic import StateFollower
 from streamclust.result import BatchResult, LabelBatch
 from streamclust.schema import CatalogEntry, Post
 from streamclust.state.capture import restore
