@@ -5,13 +5,13 @@ It sits between the adapters (``io/``), which send these reports, and the observ
 so neither imports the other. The worker owns the numbers; observers only read them. Observers implement
 ``WorkerObserver``:
 
-- ``observe_batch`` when a span's transaction settled (committed, or aborted and to be read again);
+- ``observe_batch`` when a batch's transaction has an outcome (committed, or aborted and to be read again);
 - ``observe_held`` after each poll that read records while the engine holds posts (the warm-up): nothing is
   committed then, so without it a watcher would see nothing at all until the warm-up ends;
 - ``observe_rebalance`` when partitions move.
 
 Every record read is in the ``consumed`` of exactly one report: a ``HeldReport`` gives the reads of its poll,
-and the ``WorkerReport`` of the span that later commits them gives only the reads not reported before.
+and the ``WorkerReport`` of the batch that later commits them gives only the reads not reported before.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ class WorkerReport:
     """One processed batch as seen by the worker."""
 
     result: BatchResult | None  # None when the batch held only dead letters
-    consumed: int  # records read from Kafka in this span, good and bad, and not in an earlier HeldReport
+    consumed: int  # records read in this batch, good and bad, and not in an earlier HeldReport
     deadlettered: dict[str, int] = field(default_factory=dict)  # reason -> count
     batch_seconds: float = 0.0  # from first record in hand to transaction committed
     end_to_end_seconds: np.ndarray = field(default_factory=lambda: np.empty(0))  # per labelled post

@@ -1,8 +1,9 @@
 """Turn raw records into Posts, or into failures that say why not.
 
 Decoding never raises, whatever the input: ``decode_json`` and ``post_from_mapping`` return a Post or a
-``(reason, detail)`` pair, ``decode_records`` returns ``(posts, failures)``, and the caller sends the failures
-to a rejects file or the dead-letter topic. ``reason`` is one of ``REASONS``; ``detail`` is one short line.
+``(reason, detail)`` pair for one record; ``decode_records`` decodes a batch into ``(posts, failures)``
+(``decode_each`` keeps each post's position too), and the caller sends the failures to a rejects file or the
+dead-letter topic. ``reason`` is one of ``REASONS``; ``detail`` is one short line.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -23,12 +24,18 @@ from streamclust.schema import Post
 
 @dataclass(frozen=True, slots=True)
 class DecodeFailure:
-    """A record that could not become a Post. ``reason`` is a short machine-readable code."""
+    """A record that could not become a Post: why (``reason``, a short machine-readable code, and ``detail``) and
+    where it came from. File mode writes it to its rejects (``io/files/writer.py``); the Kafka worker sends it to
+    the dead-letter topic as a ``DeadLetter`` (``io/kafka/records.py``), which adds the Kafka coordinates."""
 
     raw: bytes
     reason: str
     detail: str
-    position: Any = None  # where it came from: a line number, or (topic, partition, offset)
+    position: Any = None  # where it came from: a line number in file mode, the consumer record in Kafka
+
+
+P = TypeVar("P")
+Decoder = Callable[[bytes, InputSettings], Post | tuple[str, str]]  # decode_json, or a stricter one
 
 
 REASONS = {
@@ -200,16 +207,25 @@ def short(detail: str) -> str:
 
 
 def decode_records(
-    raws: Iterable[tuple[bytes, Any]], fields: InputSettings
+    raws: Iterable[tuple[bytes, Any]], fields: InputSettings, decode: Decoder = decode_json
 ) -> tuple[list[Post], list[DecodeFailure]]:
     """Decode ``(raw bytes, position)`` pairs into posts and failures, keeping input order within each list."""
-    posts: list[Post] = []
+    decoded, failures = decode_each(raws, fields, decode)
+    return [post for post, _ in decoded], failures
+
+
+def decode_each(
+    raws: Iterable[tuple[bytes, P]], fields: InputSettings, decode: Decoder = decode_json
+) -> tuple[list[tuple[Post, P]], list[DecodeFailure]]:
+    """Decode ``(raw bytes, position)`` pairs with ``decode``: each post with its position, and the failures,
+    keeping input order within each list."""
+    decoded: list[tuple[Post, P]] = []
     failures: list[DecodeFailure] = []
     for raw, position in raws:
-        outcome = decode_json(raw, fields)
+        outcome = decode(raw, fields)
         if isinstance(outcome, Post):
-            posts.append(outcome)
+            decoded.append((outcome, position))
         else:
             reason, detail = outcome
             failures.append(DecodeFailure(raw=raw, reason=reason, detail=detail, position=position))
-    return posts, failures
+    return decoded, failures

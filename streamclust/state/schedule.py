@@ -1,11 +1,23 @@
-"""When the next checkpoint is due: after ``every_posts`` posts learned from, or ``every_seconds`` seconds.
+"""When the next checkpoint is due: after ``every_posts`` posts learned since the last one, or ``every_seconds``
+seconds, whichever comes first. Before the first checkpoint one is due at once (a fresh model's warm-up is the
+most expensive thing to lose); a run that wants its first interval counted from its start calls ``done`` then.
 
->>> schedule = CheckpointSchedule(every_posts=1_000, every_seconds=60.0, last_time=0.0)
->>> schedule.due(position=999, now=10.0), schedule.due(position=1_000, now=10.0)
+>>> schedule = CheckpointSchedule(every_posts=1_000, every_seconds=60.0)
+>>> schedule.due(now=0.0)
+True
+>>> schedule.done(now=0.0)
+>>> schedule.count(999)
+>>> schedule.due(now=10.0)
+False
+>>> schedule.count(1)
+>>> schedule.due(now=10.0)
+True
+>>> schedule.done(now=10.0)
+>>> schedule.due(now=30.0), schedule.due(now=70.0)
 (False, True)
->>> schedule.saved(position=1_000, now=10.0)
->>> schedule.due(position=1_200, now=30.0), schedule.due(position=1_200, now=70.0)
-(False, True)
+
+The Kafka worker (``io/kafka/durability/checkpointing.py``) and file mode (``io/files/checkpoints.py``) both keep
+one; file mode also never saves twice at the same position.
 """
 
 from __future__ import annotations
@@ -17,15 +29,19 @@ from dataclasses import dataclass
 class CheckpointSchedule:
     every_posts: int
     every_seconds: float
-    last_position: int = 0
-    last_time: float = 0.0
+    posts_since: int = 0  # posts learned since the last checkpoint
+    last_at: float | None = None  # seconds (any clock) of the last checkpoint; None: none yet
 
-    def due(self, position: int, now: float) -> bool:
-        """Whether to checkpoint now (never twice at the same position)."""
-        if position <= self.last_position:
-            return False
-        return position - self.last_position >= self.every_posts or now - self.last_time >= self.every_seconds
+    def count(self, posts: int) -> None:
+        """``posts`` more posts learned."""
+        self.posts_since += posts
 
-    def saved(self, position: int, now: float) -> None:
-        self.last_position = position
-        self.last_time = now
+    def due(self, now: float) -> bool:
+        if self.last_at is None:
+            return True
+        return self.posts_since >= self.every_posts or now - self.last_at >= self.every_seconds
+
+    def done(self, now: float) -> None:
+        """A checkpoint was taken (or the interval starts) at ``now``."""
+        self.posts_since = 0
+        self.last_at = now

@@ -8,8 +8,9 @@ from types import SimpleNamespace
 from kafka import TopicPartition
 
 from streamclust.io.kafka.durability.catch_up import plan_batches
-from streamclust.io.kafka.durability.checkpoints import CheckpointSchedule, offsets_extra
+from streamclust.io.kafka.durability.checkpoints import offsets_extra
 from streamclust.io.kafka.durability.journal import Journal, ranges_of
+from streamclust.state.schedule import CheckpointSchedule
 
 P0, P1 = TopicPartition("posts", 0), TopicPartition("posts", 1)
 

@@ -72,7 +72,7 @@ def test_a_transaction_failing_while_the_worker_has_read_ahead_is_read_again_wit
 
     def outcome_noting_overlap(self: Committer) -> TransactionOutcome:
         result = outcome(self)
-        outcomes.append((result, bool(worker_box[0].span)))  # a span read after the one in flight?
+        outcomes.append((result, bool(worker_box[0].uncommitted)))  # a batch read after the one in flight?
         return result
 
     monkeypatch.setattr(Committer, "submit", submit_with_one_failure)

@@ -69,7 +69,7 @@ def test_warm_up_polls_count_reads_and_show_held_posts_before_anything_is_commit
     assert value(metrics, "streamclust_consumer_lag_records", topic="posts", partition="0") == 1188
     assert value(metrics, "streamclust_transaction_commits_total") == 0
 
-    # The span that ends the warm-up reports only the reads not reported yet.
+    # The batch that ends the warm-up reports only the reads not reported yet.
     metrics.observe_batch(make_report(consumed=3, stats={"pending": 0}))
 
     assert value(metrics, "streamclust_posts_consumed_total") == 815

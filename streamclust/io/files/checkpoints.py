@@ -1,5 +1,8 @@
 """File mode's checkpoints: resume from the newest one in the state directory, save as the stream goes on and
-at the end. A checkpoint holds the model, not a place in the input: resume with the posts that follow."""
+at the end. A checkpoint holds the model, not a place in the input: resume with the posts that follow.
+
+The schedule (``state/schedule.py``) counts the posts learned since the last save; a run's first interval
+starts when it starts, and nothing is saved twice at the same position."""
 
 from __future__ import annotations
 
@@ -28,7 +31,8 @@ class FileCheckpoints:
         self.schedule = schedule
         self.say = say
         self.clock = clock
-        self.schedule.last_time = clock()
+        self.counted_position = 0  # the engine position the schedule has counted up to
+        self.schedule.done(clock())
 
     @classmethod
     def in_directory(cls, path: Path, settings: Settings, say: Callable[[str], None]) -> FileCheckpoints:
@@ -47,7 +51,8 @@ class FileCheckpoints:
             self.say(f"no checkpoint in {self.directory.path} yet: starting a new model")
             return Engine.from_settings(settings)
         state, engine = found
-        self.schedule.saved(state.position, self.clock())
+        self.counted_position = state.position
+        self.schedule.done(self.clock())
         self.say(
             f"resuming from the checkpoint in {self.directory.path}: model version {state.model_version}, "
             f"{state.position} posts learned from, {len(engine.clusters)} clusters"
@@ -57,14 +62,16 @@ class FileCheckpoints:
     def after_batch(self, engine: Engine) -> Path | None:
         """Save when a checkpoint is due (only a warm engine has a model to save)."""
         now = self.clock()
-        if not engine.is_warm or not self.schedule.due(engine.position, now):
+        self.count_learned(engine)
+        if not engine.is_warm or not self.schedule.posts_since or not self.schedule.due(now):
             return None
         return self.save(engine, now)
 
     def at_end(self, engine: Engine) -> Path | None:
         """The final checkpoint, after any retrain in flight has finished (so it is kept too)."""
         engine.close()
-        if not engine.is_warm or engine.position == self.schedule.last_position:
+        self.count_learned(engine)
+        if not engine.is_warm or not self.schedule.posts_since:
             return None
         path = self.save(engine, self.clock())
         self.say(
@@ -74,5 +81,10 @@ class FileCheckpoints:
 
     def save(self, engine: Engine, now: float) -> Path:
         path = self.directory.save(capture(engine))
-        self.schedule.saved(engine.position, now)
+        self.schedule.done(now)
         return path
+
+    def count_learned(self, engine: Engine) -> None:
+        """Count into the schedule the posts the engine has learned since the last count."""
+        self.schedule.count(engine.position - self.counted_position)
+        self.counted_position = engine.position

@@ -1,4 +1,5 @@
-"""kafka-python clients built from ``KafkaSettings``, and connecting to a broker that may not be up yet."""
+"""kafka-python clients built from ``KafkaSettings``, connecting to a broker that may not be up yet, and what
+every role asks its clients (``consumer_lag``; ``require``: a client that has been connected)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.coordinator.assignors.cooperative_sticky import CooperativeStickyAssignor
 from kafka.errors import KafkaConnectionError, KafkaTimeoutError
 
@@ -144,6 +145,25 @@ def connect_consumer(
     return with_backoff(
         lambda: KafkaConsumer(**config), "consumer", give_up_after=give_up_after, should_stop=should_stop
     )
+
+
+def require(client: T | None, what: str) -> T:
+    """``client``, or a KafkaSetupError saying ``what`` has to happen first (a worker used before it connected)."""
+    if client is None:
+        raise KafkaSetupError(what)
+    return client
+
+
+def consumer_lag(consumer: KafkaConsumer, partitions: Iterable[TopicPartition]) -> dict[tuple[str, int], int]:
+    """(topic, partition) -> records behind the end, for each of ``partitions`` whose end the consumer has seen
+    (it learns it with its first fetch) and whose position it knows within 0.1 s."""
+    lag: dict[tuple[str, int], int] = {}
+    for tp in partitions:
+        highwater = consumer.highwater(tp)
+        position = consumer.position(tp, timeout_ms=100) if highwater is not None else None
+        if highwater is not None and position is not None:
+            lag[(tp.topic, tp.partition)] = max(0, highwater - position)
+    return lag
 
 
 class BrokerWatch:

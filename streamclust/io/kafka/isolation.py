@@ -5,7 +5,8 @@ Two guards, used the same way by the worker and by the catch-up after a restore 
 - ``decode_record`` wraps the decoder: any exception while decoding or validating one record (a 100,000-deep
   JSON value, a 5,000-digit integer, ...) becomes ``("undecodable", "<exception class>: <message>")``, and a
   post the worker could not write (an id or text that is not valid Unicode, an id too long for its label
-  record) is refused here, before the engine sees it.
+  record) is refused here, before the engine sees it. ``decode_polled`` decodes a poll's records with it, the
+  one way the worker, the trainer, the catch-up and the replay read posts.
 - ``process_guarded`` runs ``engine.process`` (or ``flush``); when that raises, it looks for the posts the
   engine cannot take on their own (each text through the featurizer with ``learn=False``, which changes
   nothing), drops them (they become ``engine_error`` dead letters) and processes the rest once. When no single
@@ -22,13 +23,14 @@ An engine that still holds posts after a failure is in a state this cannot vouch
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from streamclust.config import InputSettings
 from streamclust.errors import ModelError
-from streamclust.io.decode import decode_json
+from streamclust.io.decode import DecodeFailure, decode_each, decode_json
+from streamclust.io.kafka.records import value_of
 from streamclust.result import BatchResult, ClusterEngine
 from streamclust.schema import Post
 
@@ -66,6 +68,14 @@ def decode_record(raw: bytes, fields: InputSettings) -> Post | tuple[str, str]:
     return outcome
 
 
+def decode_polled(
+    records: Iterable[Any], fields: InputSettings
+) -> tuple[list[tuple[Post, Any]], list[DecodeFailure]]:
+    """The posts among polled records, each with its record, and a failure for each other record (its
+    ``position`` is the record), in the order polled; decoded by ``decode_record``."""
+    return decode_each(((value_of(record), record) for record in records), fields, decode=decode_record)
+
+
 @dataclass(frozen=True)
 class Guarded:
     """What a guarded engine call gave: its result, and the posts left out, by index into ``held + posts``."""
@@ -75,11 +85,9 @@ class Guarded:
 
 
 def featurizer_of(engine: Any) -> Any | None:
-    """The engine's featurizer (a shared-mode labeler's is that of the model it follows), if it has one."""
-    featurizer = getattr(engine, "featurizer", None)
-    if featurizer is None:
-        featurizer = getattr(getattr(engine, "engine", None), "featurizer", None)
-    return featurizer
+    """The engine's featurizer (a shared-mode labeler's ``FollowedModel`` gives that of the model it follows), or
+    None for an engine without one (the test doubles): then no single post can be found to blame."""
+    return getattr(engine, "featurizer", None)
 
 
 def find_culprits(engine: Any, posts: Sequence[Post]) -> dict[int, str]:

@@ -1,4 +1,7 @@
-"""What the worker writes to Kafka, as (key, value) bytes: labels, events, catalog entries, dead letters."""
+"""What the worker writes to Kafka, as (key, value) bytes: labels, events, catalog entries, dead letters.
+
+``KeyValue`` is the type of one such record everywhere in the Kafka adapter (the state records of a checkpoint
+too)."""
 
 from __future__ import annotations
 
@@ -15,6 +18,11 @@ from streamclust.result import LabelBatch
 from streamclust.schema import CatalogEntry, ClusterEvent
 
 KeyValue = tuple[bytes, bytes]
+
+
+def value_of(record: Any) -> bytes:
+    """A consumed record's value; a record without one (a tombstone) reads as empty bytes."""
+    return record.value if record.value is not None else b""
 
 
 def label_records(labels: LabelBatch) -> Iterator[KeyValue]:
@@ -65,7 +73,9 @@ MAX_DETAIL_CHARS = 500
 
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
-    """An input record that could not become a post, with where it came from and why.
+    """An input record that could not become a post, as the dead-letter topic carries it: why (a
+    ``DecodeFailure``'s reason and detail, or ``engine_error`` for a post the engine could not take) and where it
+    came from (``from_record``: the consumed record's topic, partition, offset, key and timestamp).
 
     Its record (``to_record``) carries the whole value when it has at most ``MAX_VALUE_BYTES`` bytes, else
     their first ``MAX_VALUE_BYTES`` with ``truncated: true``; always the value's size and SHA-256, so the
@@ -86,6 +96,20 @@ class DeadLetter:
     partition: int
     offset: int
     timestamp_ms: int | None
+
+    @staticmethod
+    def from_record(record: Any, reason: str, detail: str) -> DeadLetter:
+        """The dead letter of a consumed record (a kafka-python ``ConsumerRecord``)."""
+        return DeadLetter(
+            raw=value_of(record),
+            key=record.key,
+            reason=reason,
+            detail=detail,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            timestamp_ms=record.timestamp,
+        )
 
     def to_record(self, at: float) -> KeyValue:
         value: dict[str, Any] = {

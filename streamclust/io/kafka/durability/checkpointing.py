@@ -1,9 +1,11 @@
-"""What keeps a solo worker's model durable: restore it on start, journal every batch it learns, and put a
+"""A solo worker's checkpointing: restore its model on start, journal every batch it learns, and put a
 checkpoint (or the journal) into the batch transactions.
 
 The worker calls, in order: ``restore`` once before it joins the group; ``learned`` after each
 ``engine.process``; ``transaction_records`` while building each batch transaction (it returns the records and
-the offsets to commit); ``committed`` once the transaction is through. The worker may learn the next batch
+the offsets to commit); ``committed`` once the transaction is through. Whether an engine can be checkpointed at
+all is its own to say: the snapshot contract (``SnapshotEngine`` in ``result.py``; test doubles do not offer it),
+and whether a snapshot now restores exactly (``is_settled``). The worker may learn the next batch
 before the transaction carrying a checkpoint is through (it overlaps commits): the journal that starts at the
 checkpoint is kept from the capture on, so that batch is in it.
 """
@@ -22,17 +24,16 @@ from streamclust.errors import CheckpointError
 from streamclust.io.kafka.durability.catch_up import catch_up
 from streamclust.io.kafka.durability.checkpoints import (
     Checkpoint,
-    CheckpointSchedule,
     can_checkpoint,
-    is_settled,
     offsets_of,
     take_checkpoint,
 )
 from streamclust.io.kafka.durability.journal import Journal, journal_key, ranges_of, read_journal
+from streamclust.io.kafka.records import KeyValue
+from streamclust.result import ClusterEngine, SnapshotEngine
+from streamclust.state.schedule import CheckpointSchedule
 
 log = logging.getLogger("streamclust.kafka")
-
-KeyValue = tuple[bytes, bytes]
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class StateWrite:
     checkpoint: Checkpoint | None
 
 
-class ModelKeeper:
+class Checkpointing:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.kafka = settings.kafka
@@ -54,7 +55,7 @@ class ModelKeeper:
         self.next_journal: Journal | None = None  # since a checkpoint captured but not committed yet
         self.posts_at_capture = 0  # schedule.posts_since when that checkpoint was captured
 
-    def restore(self, consumer: KafkaConsumer) -> Any | None:
+    def restore(self, consumer: KafkaConsumer) -> SnapshotEngine | None:
         """The group's newest checkpoint as an engine that has learned up to the committed offsets, or None.
 
         Raises CheckpointError, saying what to do, when the checkpoint cannot be used.
@@ -116,7 +117,7 @@ class ModelKeeper:
 
     def transaction_records(
         self,
-        engine: Any,
+        engine: ClusterEngine,
         consumer: KafkaConsumer,
         offsets: dict[TopicPartition, int],
         force_checkpoint: bool = False,
@@ -129,7 +130,7 @@ class ModelKeeper:
         checkpoint = None
         if (
             can_checkpoint(engine)
-            and is_settled(engine)
+            and engine.is_settled
             and (force_checkpoint or self.schedule.due(time.monotonic()))
         ):
             positions = {tp: consumer.position(tp) for tp in consumer.assignment()}

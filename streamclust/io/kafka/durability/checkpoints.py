@@ -1,5 +1,5 @@
-"""Checkpoints of a worker's model on the compacted state topic: when one is due, what it holds, and the records
-that carry it.
+"""Checkpoints of a worker's model on the compacted state topic: what one holds, and the records that carry it
+(when one is due: ``state/schedule.py``).
 
 A checkpoint is sent inside the transaction that commits a batch's labels and offsets, and it records those
 offsets (``extra["offsets"]``: topic -> partition -> the first offset the model has not learned from). A crash
@@ -17,6 +17,7 @@ from typing import Any, TypeGuard
 from kafka import TopicPartition
 
 from streamclust.errors import CheckpointError
+from streamclust.io.kafka.records import KeyValue
 from streamclust.result import SnapshotEngine
 from streamclust.state.capture import capture
 from streamclust.state.model_state import ModelState
@@ -24,42 +25,13 @@ from streamclust.state.records import state_records
 
 log = logging.getLogger("streamclust.kafka")
 
-KeyValue = tuple[bytes, bytes]
-
 
 def can_checkpoint(engine: object) -> TypeGuard[SnapshotEngine]:
-    """Whether ``engine`` offers the snapshot contract, so its state can be captured (test doubles need not)."""
+    """Whether ``engine`` offers the snapshot contract (``SnapshotEngine``), so its state can be captured: the
+    adapters ask this, never the engine's class (test doubles need not offer it). Whether a snapshot taken now
+    restores to exactly this model is the engine's own ``is_settled`` (warm, holding no posts, no retrain
+    running: a retrain still running would be started again, later, by the restored engine)."""
     return isinstance(engine, SnapshotEngine)
-
-
-def is_settled(engine: SnapshotEngine) -> bool:
-    """Whether a capture now restores to exactly this model (the engine says: warm, holding no posts, no
-    retrain running). A retrain still running when a checkpoint is taken would be started again, later, by the
-    restored engine; waiting until it has finished keeps a restart exact."""
-    return engine.is_settled
-
-
-@dataclass
-class CheckpointSchedule:
-    """Due after ``every_posts`` posts learned or ``every_seconds`` seconds, whichever comes first; the first
-    one is due as soon as the model is warm (the warm-up is the most expensive thing to lose)."""
-
-    every_posts: int
-    every_seconds: float
-    posts_since: int = 0
-    last_at: float | None = None  # monotonic seconds of the last checkpoint; None: none yet
-
-    def count(self, posts: int) -> None:
-        self.posts_since += posts
-
-    def due(self, now: float) -> bool:
-        if self.last_at is None:
-            return True
-        return self.posts_since >= self.every_posts or now - self.last_at >= self.every_seconds
-
-    def done(self, now: float) -> None:
-        self.posts_since = 0
-        self.last_at = now
 
 
 @dataclass(frozen=True)

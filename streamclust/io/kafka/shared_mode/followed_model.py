@@ -15,6 +15,7 @@ from dataclasses import replace
 
 from streamclust.config import Settings
 from streamclust.engine import Engine
+from streamclust.featurize.base import Featurizer
 from streamclust.io.kafka.durability.state_topic import StateFollower
 from streamclust.result import BatchResult, LabelBatch
 from streamclust.schema import CatalogEntry, Post
@@ -65,6 +66,11 @@ class FollowedModel:
             },
         )
         return True
+
+    @property
+    def featurizer(self) -> Featurizer | None:
+        """The followed model's featurizer (None before the first model), for the worker's bad-record guard."""
+        return None if self.engine is None else self.engine.featurizer
 
     # -- ClusterEngine --------------------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ from kafka import TopicPartition
 from streamclust.config import Settings
 from streamclust.io.kafka.shared_mode.followed_model import FollowedModel
 from streamclust.io.kafka.worker.batch_loop import KafkaWorker
-from streamclust.io.kafka.worker.uncommitted import OpenSpan
+from streamclust.io.kafka.worker.uncommitted import UncommittedBatch
 from streamclust.schema import CatalogEntry
 
 log = logging.getLogger("streamclust.kafka")
@@ -54,7 +54,7 @@ class LabelingWorker(KafkaWorker):
         if not self.model.is_ready:
             self._wait_for_model()
             return
-        consumer = self._require(self.consumer)
+        consumer = self.connected_consumer
         paused = consumer.paused()
         if paused:
             consumer.resume(*paused)
@@ -65,11 +65,11 @@ class LabelingWorker(KafkaWorker):
         if not self.model.is_ready:
             # Called inside the poll, before it fetches: a partition paused now is never fetched while the
             # labeler waits, so nothing of it is parked for later (see the module's docstring).
-            self._require(self.consumer).pause(*assigned)
+            self.connected_consumer.pause(*assigned)
         super().on_assigned(assigned)
 
     def _wait_for_model(self) -> None:
-        consumer = self._require(self.consumer)
+        consumer = self.connected_consumer
         if not self._waiting_logged:
             log.info("waiting for the trainer's first model before labelling")
             self._waiting_logged = True
@@ -80,10 +80,10 @@ class LabelingWorker(KafkaWorker):
                 consumer.seek(TopicPartition(tp.topic, tp.partition), records[0].offset)
                 consumer.pause(TopicPartition(tp.topic, tp.partition))
 
-    def _catalog_updates(self, span: OpenSpan) -> list[CatalogEntry]:
+    def catalog_updates(self, batch: UncommittedBatch) -> list[CatalogEntry]:
         """Nothing to send (the trainer publishes the catalog); refresh the copy ``/clusters`` serves."""
         now = time.monotonic()
         if now - self._catalog_copied_at >= CATALOG_COPY_EVERY_SECONDS:
-            self._catalog = self.model.catalog()
+            self.served_catalog = self.model.catalog()
             self._catalog_copied_at = now
         return []

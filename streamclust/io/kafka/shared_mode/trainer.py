@@ -33,12 +33,14 @@ from streamclust.errors import KafkaSetupError
 from streamclust.io.kafka.clients import (
     connect_consumer,
     connect_producer,
+    consumer_lag,
     reader_config,
+    require,
     transactional_producer_config,
 )
 from streamclust.io.kafka.durability.checkpoints import offsets_of, take_checkpoint
 from streamclust.io.kafka.durability.state_topic import read_latest_state
-from streamclust.io.kafka.isolation import decode_record, process_guarded
+from streamclust.io.kafka.isolation import decode_polled, process_guarded
 from streamclust.io.kafka.records import catalog_record, event_record
 from streamclust.observer import TrainerProgress
 from streamclust.schema import ClusterEvent, EventKind, Post
@@ -48,6 +50,7 @@ log = logging.getLogger("streamclust.kafka")
 
 STRUCTURAL_CHANGES = (EventKind.CREATED, EventKind.MERGED, EventKind.RETIRED)
 FULL_CATALOG_EVERY_SECONDS = 60.0
+NOT_STARTED = "the trainer is not started; call start() first"
 STATE_READ_TIMEOUT_SECONDS = 300.0  # the state topic holds every model published since its last compaction
 
 
@@ -136,17 +139,13 @@ class Trainer:
 
     def step(self) -> TrainerProgress:
         """Learn from one polled batch, and publish the model when due."""
-        consumer = self._require(self.consumer)
-        engine = self._require(self.engine)
+        consumer = require(self.consumer, NOT_STARTED)
+        engine = require(self.engine, NOT_STARTED)
         polled = consumer.poll(timeout_ms=self.kafka.max_wait_ms, max_records=self.kafka.batch_size)
-        posts: list[Post] = []
-        for records in polled.values():
-            for record in records:
-                outcome = decode_record(
-                    record.value if record.value is not None else b"", self.settings.input
-                )
-                if isinstance(outcome, Post):
-                    posts.append(outcome)  # bad records are the labelers' to dead-letter
+        decoded, _ = decode_polled(
+            (record for records in polled.values() for record in records), self.settings.input
+        )  # the records that are not posts are the labelers' to dead-letter
+        posts = [post for post, _ in decoded]
         if posts:
             guarded = process_guarded(engine, posts, None, self.held)  # posts it cannot take are skipped
             kept = [post for i, post in enumerate([*self.held, *posts]) if i not in guarded.culprits]
@@ -160,10 +159,10 @@ class Trainer:
 
     def publish(self) -> bool:
         """Send the events, catalog updates and the model with its offsets in one transaction."""
-        producer = self._require(self.producer)
-        engine = self._require(self.engine)
+        producer = require(self.producer, NOT_STARTED)
+        engine = require(self.engine, NOT_STARTED)
         started = time.monotonic()
-        consumer = self._require(self.consumer)
+        consumer = require(self.consumer, NOT_STARTED)
         learned_up_to = {tp: consumer.position(tp) for tp in consumer.assignment()}
         checkpoint = take_checkpoint(engine, learned_up_to, self.namespace, self.settings.state.chunk_bytes)
         state, records = checkpoint.state, checkpoint.records
@@ -204,7 +203,7 @@ class Trainer:
         A producer that cannot abort is unusable (typically fenced: a newer trainer has started): raises
         TrainerFenced so the role is given up and, if this worker is still elected, taken up afresh.
         """
-        producer = self._require(self.producer)
+        producer = require(self.producer, NOT_STARTED)
         try:
             producer.abort_transaction()
         except KafkaError as abort_error:
@@ -243,7 +242,7 @@ class Trainer:
                 unpublished.touched.add(event.merged_into)
 
     def _publish_due(self, now: float) -> bool:
-        engine = self._require(self.engine)
+        engine = require(self.engine, NOT_STARTED)
         if not engine.is_warm or self.unpublished.posts == 0:
             return False
         if self.last_published_at is None:
@@ -257,7 +256,7 @@ class Trainer:
         )
 
     def _catalog_updates(self, now: float) -> list[Any]:
-        engine = self._require(self.engine)
+        engine = require(self.engine, NOT_STARTED)
         if now - self.last_full_catalog_at >= FULL_CATALOG_EVERY_SECONDS:
             self.last_full_catalog_at = now
             return engine.catalog()
@@ -266,7 +265,7 @@ class Trainer:
         return [entry for entry in engine.catalog() if entry.cluster_id in self.unpublished.touched]
 
     def _input_partitions(self) -> list[TopicPartition]:
-        consumer = self._require(self.consumer)
+        consumer = require(self.consumer, NOT_STARTED)
         deadline = time.monotonic() + 30.0
         while True:
             partitions = consumer.partitions_for_topic(self.kafka.input_topic)
@@ -280,16 +279,5 @@ class Trainer:
             time.sleep(0.5)
 
     def _lag(self) -> int:
-        consumer = self._require(self.consumer)
-        behind = 0
-        for tp in consumer.assignment():
-            highwater = consumer.highwater(tp)
-            if highwater is not None:
-                behind += max(0, highwater - consumer.position(tp))
-        return behind
-
-    @staticmethod
-    def _require(thing: Any) -> Any:
-        if thing is None:
-            raise KafkaSetupError("the trainer is not started; call start() first")
-        return thing
+        consumer = require(self.consumer, NOT_STARTED)
+        return sum(consumer_lag(consumer, consumer.assignment()).values())

@@ -20,7 +20,8 @@ Exactly once, step by step:
   changes for the engine: it still sees every batch in order, in this process, and checkpoints are captured
   right after the batch they belong to.
 
-A durable model (the real engine only; ``keeper.py``): before joining the group the worker restores the
+A durable model (an engine that offers the snapshot contract; ``durability/checkpointing.py``): before joining
+the group the worker restores the
 group's newest checkpoint from the state topic and learns again the posts committed after it. Once warm, the
 batch transactions carry a checkpoint every ``state.checkpoint_every_posts`` posts or
 ``state.checkpoint_every_seconds``, and the journal of the batches learned since then in between.
@@ -45,16 +46,18 @@ from streamclust.io.kafka.clients import (
     BrokerWatch,
     connect_admin,
     connect_consumer,
+    consumer_lag,
+    require,
     transactional_producer_config,
     worker_consumer_config,
 )
-from streamclust.io.kafka.durability.checkpointing import ModelKeeper, StateWrite
+from streamclust.io.kafka.durability.checkpointing import Checkpointing, StateWrite
 from streamclust.io.kafka.durability.checkpoints import Checkpoint, can_checkpoint
-from streamclust.io.kafka.isolation import decode_record, process_guarded
+from streamclust.io.kafka.isolation import decode_polled, process_guarded
 from streamclust.io.kafka.records import DeadLetter, catalog_record, event_record
 from streamclust.io.kafka.topics import ensure_topics
 from streamclust.io.kafka.worker.committer import Committer, TransactionJob, TransactionOutcome
-from streamclust.io.kafka.worker.uncommitted import OpenSpan
+from streamclust.io.kafka.worker.uncommitted import UncommittedBatch
 from streamclust.observer import HeldReport, WorkerObserver, WorkerReport
 from streamclust.result import ClusterEngine, LabelBatch
 from streamclust.schema import CatalogEntry, Post
@@ -64,6 +67,8 @@ log = logging.getLogger("streamclust.kafka")
 # How long a poll waits for records while a transaction is in flight: short, so that when the input pauses
 # the transaction's outcome is taken (and reported) without waiting for kafka.max_wait_ms.
 IN_FLIGHT_POLL_MS = 10
+
+NOT_CONNECTED = "the worker is not connected; call connect() or run() first"
 
 # Back-off between tries of a batch transaction that failed (not for a fence or a rebalance): doubling.
 RETRY_FIRST_SECONDS = 0.5
@@ -81,9 +86,9 @@ def retry_delay(failures: int) -> float:
 
 @dataclass
 class InFlight:
-    """A span whose transaction the committer is running."""
+    """A batch whose transaction the committer is running."""
 
-    span: OpenSpan
+    batch: UncommittedBatch
     state: StateWrite
     now: float
 
@@ -130,7 +135,7 @@ class KafkaWorker:
         self._callback_error: BaseException | None = None
         self._backlog = False  # the last poll returned a full batch: more posts are waiting
         self.broker_watch = BrokerWatch(self.kafka.bootstrap_servers)
-        self.span = OpenSpan()
+        self.uncommitted = UncommittedBatch()
         self.committed_posts = 0
         self._stop = threading.Event()
         self._running = False
@@ -138,12 +143,14 @@ class KafkaWorker:
         self._assigned: set[TopicPartition] = set()
         self._last_record_at = time.monotonic()
         self._last_full_catalog_at = time.monotonic()
-        self._catalog: list[CatalogEntry] = []
+        self.served_catalog: list[
+            CatalogEntry
+        ] = []  # what clusters() serves (/clusters): a copy, not the model
         self._touched: set[int] = set()  # clusters changed since the catalog was last sent
         self._last_catalog_at = 0.0
         self._pending_posts = 0
         self.fresh_model = fresh_model
-        self.keeper = ModelKeeper(settings)
+        self.checkpointing = Checkpointing(settings)
         self._held: list[tuple[Post, Any]] = []  # posts the engine holds (warm-up), with their records
         self.failed_transactions = 0  # batch transactions failed in a row (not fences or rebalances)
         self._retry_at = 0.0  # monotonic time the next batch may be read after a failed transaction
@@ -165,9 +172,19 @@ class KafkaWorker:
         )
 
     def clusters(self) -> list[CatalogEntry]:
-        return list(self._catalog)
+        return list(self.served_catalog)
 
     # -- lifecycle ------------------------------------------------------------------------------------------
+
+    @property
+    def connected_consumer(self) -> KafkaConsumer:
+        """The consumer; a KafkaSetupError before ``connect()``."""
+        return require(self.consumer, NOT_CONNECTED)
+
+    @property
+    def connected_committer(self) -> Committer:
+        """The committer; a KafkaSetupError before ``connect()``."""
+        return require(self.committer, NOT_CONNECTED)
 
     def stop(self) -> None:
         """Ask the loop to finish the batch in hand, commit it and close (safe from signal handlers)."""
@@ -222,26 +239,28 @@ class KafkaWorker:
         settled = not self._give_up and not (self.committer is not None and self.committer.broken)
         if self.in_flight is not None and settled:
             try:
-                self._settle()
+                self._await_in_flight()
             except (KafkaError, KafkaSetupError) as error:
                 # Nothing more may be committed: a checkpoint's offsets would pass posts whose labels may be lost.
                 log.warning("last transaction's outcome unknown", extra={"error": repr(error)})
                 self.in_flight = None
                 settled = False
-        unsaved = self.keeper.unsaved_posts and can_checkpoint(self.engine)
-        if settled and unsaved and not self.span and self.committer:
+        unsaved = self.checkpointing.unsaved_posts and can_checkpoint(self.engine)
+        if settled and unsaved and not self.uncommitted and self.committer:
             try:
                 self._send_last_checkpoint()
             except (KafkaError, KafkaSetupError) as error:
                 log.warning("last checkpoint not sent", extra={"error": repr(error)})
-        if settled and self._touched and not self.span and self.committer is not None:
+        if settled and self._touched and not self.uncommitted and self.committer is not None:
             self._last_catalog_at = 0.0  # send what changed since the last catalog update
             try:
                 self._send_catalog()
             except (KafkaError, KafkaSetupError) as error:
                 log.warning("last catalog update not sent", extra={"error": repr(error)})
-        if self.span:
-            log.info("stopping with held posts; they will be read again", extra={"held": self.span.consumed})
+        if self.uncommitted:
+            log.info(
+                "stopping with held posts; they will be read again", extra={"held": self.uncommitted.consumed}
+            )
         if self.consumer is not None:
             self.consumer.close(autocommit=False)
             self.consumer = None
@@ -253,7 +272,7 @@ class KafkaWorker:
     # -- one batch ------------------------------------------------------------------------------------------
 
     def run_once(self) -> None:
-        consumer = self._require(self.consumer)
+        consumer = self.connected_consumer
         if self._retry_at:  # the pause after a failed transaction
             self._stop.wait(max(0.0, self._retry_at - time.monotonic()))
             self._retry_at = 0.0
@@ -272,74 +291,75 @@ class KafkaWorker:
         now = time.time()
         if records:
             self._last_record_at = time.monotonic()
-            self._take(records, now)
+            self._process_records(records, now)
         elif self.in_flight is not None:
-            self._settle()
+            self._await_in_flight()
         elif self._pending_posts and time.monotonic() - self._last_record_at > self.idle_flush_seconds:
             log.info("input idle; labelling held posts", extra={"held": self._pending_posts})
-            self._run_engine([], [], now, flush=True)
-        elif self._touched and not self.span:
+            self._run_engine([], now, flush=True)
+        elif self._touched and not self.uncommitted:
             self._send_catalog()
         self._pending_posts = len(self.engine.pending_post_ids)
-        if self.span and self._pending_posts == 0:
-            self._commit_span(now)
+        if self.uncommitted and self._pending_posts == 0:
+            self._commit(now)
         elif records and self._pending_posts:
             self._report_held()
 
-    def _take(self, records: list[Any], now: float) -> None:
-        """Decode the records, send the good ones through the engine, hold the bad ones as dead letters."""
-        span = self.span
-        if span.started_at is None:
-            span.started_at = time.monotonic()
-        posts: list[Post] = []
-        taken: list[Any] = []  # the record of each post
+    def _process_records(self, records: list[Any], now: float) -> None:
+        """Decode the records, send the posts through the engine, hold the other records as dead letters."""
+        batch = self.uncommitted
+        if batch.started_at is None:
+            batch.started_at = time.monotonic()
         for record in records:
-            span.add_offset(TopicPartition(record.topic, record.partition), record.offset)
-            outcome = decode_record(raw_value(record), self.settings.input)
-            if isinstance(outcome, Post):
-                posts.append(outcome)
-                taken.append(record)
-                span.sent_at[outcome.id] = outcome.timestamp or record.timestamp / 1000.0
-            else:
-                span.dead_letters.append(dead_letter(record, *outcome))
-        if posts:
-            self._run_engine(posts, taken, now)
-            self.keeper.learned(records, len(posts), now)
+            batch.add_offset(TopicPartition(record.topic, record.partition), record.offset)
+        decoded, failures = decode_polled(records, self.settings.input)
+        for post, record in decoded:
+            batch.sent_at[post.id] = post.timestamp or record.timestamp / 1000.0
+        for failure in failures:
+            batch.dead_letters.append(
+                DeadLetter.from_record(failure.position, failure.reason, failure.detail)
+            )
+        if decoded:
+            self._run_engine(decoded, now)
+            self.checkpointing.learned(records, len(decoded), now)
 
-    def _run_engine(self, posts: list[Post], taken: list[Any], now: float, *, flush: bool = False) -> None:
-        """``engine.process`` (or ``flush``) on the posts; the posts it cannot take become dead letters."""
+    def _run_engine(self, decoded: list[tuple[Post, Any]], now: float, *, flush: bool = False) -> None:
+        """``engine.process`` (or ``flush``) on the posts (each with its record); the posts it cannot take become
+        dead letters."""
         held = self._held
+        posts = [post for post, _ in decoded]
         guarded = process_guarded(self.engine, posts, now, [post for post, _ in held], flush=flush)
-        candidates = [*held, *zip(posts, taken, strict=True)]
+        candidates = [*held, *decoded]
         for index, detail in sorted(guarded.culprits.items()):
-            self.span.dead_letters.append(dead_letter(candidates[index][1], "engine_error", detail))
+            letter = DeadLetter.from_record(candidates[index][1], "engine_error", detail)
+            self.uncommitted.dead_letters.append(letter)
         if guarded.culprits:
             log.warning(
                 "posts the engine cannot take were dead-lettered",
                 extra={"posts": len(guarded.culprits), "detail": guarded.culprits[min(guarded.culprits)]},
             )
-        self.span.add_result(guarded.result)
+        self.uncommitted.add_result(guarded.result)
         kept = [pair for index, pair in enumerate(candidates) if index not in guarded.culprits]
         self._held = kept if self.engine.pending_post_ids else []
 
-    def _commit_span(self, now: float) -> None:
-        """Hand the span's transaction to the committer: its outputs and its offsets, committed together.
+    def _commit(self, now: float) -> None:
+        """Hand the batch's transaction to the committer: its outputs and its offsets, committed together.
 
-        The transaction before it is settled first; if that one failed, this span is read again with it."""
-        if not self._settle():
+        The transaction before it is settled first; if that one failed, this batch is read again with it."""
+        if not self._await_in_flight():
             return
-        span, self.span = self.span, OpenSpan()
-        consumer = self._require(self.consumer)
-        catalog = self._catalog_updates(span)
-        state = self.keeper.transaction_records(self.engine, consumer, span.next_offsets)
+        batch, self.uncommitted = self.uncommitted, UncommittedBatch()
+        consumer = self.connected_consumer
+        catalog = self.catalog_updates(batch)
+        state = self.checkpointing.transaction_records(self.engine, consumer, batch.next_offsets)
         records = [(self.kafka.state_topic, key, value) for key, value in state.records]
-        records += [(self.kafka.events_topic, *event_record(event)) for event in span.events]
+        records += [(self.kafka.events_topic, *event_record(event)) for event in batch.events]
         records += [(self.kafka.catalog_topic, *catalog_record(entry)) for entry in catalog]
-        records += [(self.kafka.deadletter_topic, *letter.to_record(now)) for letter in span.dead_letters]
-        self._require(self.committer).submit(self._job(records, span.labels, state.offsets))
-        self.in_flight = InFlight(span, state, now)
+        records += [(self.kafka.deadletter_topic, *letter.to_record(now)) for letter in batch.dead_letters]
+        self.connected_committer.submit(self._job(records, batch.labels, state.offsets))
+        self.in_flight = InFlight(batch, state, now)
         if not (self.kafka.overlap_commits and self._backlog):
-            self._settle()
+            self._await_in_flight()
 
     def _job(
         self,
@@ -353,30 +373,30 @@ class KafkaWorker:
             labels=labels or [],
             records=records,
             offsets=offsets or {},
-            group=self._require(self.consumer).group_metadata() if offsets else None,
+            group=self.connected_consumer.group_metadata() if offsets else None,
         )
 
-    def _settle(self) -> bool:
-        """Wait for the transaction in flight; False if it failed (its posts, and those of the span read after
+    def _await_in_flight(self) -> bool:
+        """Wait for the transaction in flight; False if it failed (its posts, and those of the batch read after
         it, will be read again)."""
         in_flight, self.in_flight = self.in_flight, None
         if in_flight is None:
             return True
         try:
-            outcome = self._require(self.committer).outcome()
+            outcome = self.connected_committer.outcome()
         except KeyboardInterrupt:
             self.in_flight = in_flight  # still in flight: close() waits for it
             raise
         except KafkaSetupError:
             self._give_up = True  # the outcome is unknown: nothing more may be committed
             raise
-        span = in_flight.span
+        batch = in_flight.batch
         if outcome.committed:
             self.failed_transactions = 0
-            self.committed_posts += span.labelled()
+            self.committed_posts += batch.labelled()
             self.broker_watch.saw_progress()
-            self.keeper.committed(in_flight.state)
-            self._report(span, in_flight.now, committed=True, checkpoint=in_flight.state.checkpoint)
+            self.checkpointing.committed(in_flight.state)
+            self._report(batch, in_flight.now, committed=True, checkpoint=in_flight.state.checkpoint)
             return True
         if outcome.fenced:
             self._recover_from_fencing(outcome, "reading the batch again")
@@ -387,7 +407,7 @@ class KafkaWorker:
             )
         else:
             self.failed_transactions += 1
-        self._rewind_after_failure(span, in_flight.now)
+        self._rewind_after_failure(batch, in_flight.now)
         if not outcome.fenced and not outcome.rebalance:
             self._back_off(outcome)
         if outcome.producer_lost and not outcome.fenced:
@@ -398,7 +418,7 @@ class KafkaWorker:
         """The producer cannot go on after a failure that was not a fence (its abort failed): a new one, whose
         ``init_transactions`` ends the open transaction."""
         log.warning("starting a new producer after a failed transaction", extra={"error": outcome.error})
-        self._require(self.committer).restart_producer(self._stop.is_set)
+        self.connected_committer.restart_producer(self._stop.is_set)
 
     def _back_off(self, outcome: TransactionOutcome) -> None:
         """After a failed batch transaction: wait before reading the batch again, or stop when the tries are
@@ -428,33 +448,35 @@ class KafkaWorker:
                 extra={"group_id": self.kafka.group_id},
             )
             return
-        restored = self.keeper.restore(self._require(self.consumer))
+        restored = self.checkpointing.restore(self.connected_consumer)
         if restored is not None:
             self.engine.close()
             self.engine = restored
-            self._catalog = restored.catalog()
+            self.served_catalog = restored.catalog()
 
     def _send_last_checkpoint(self) -> None:
         """On a clean stop: a checkpoint with the committed offsets, so the next start has nothing to catch up."""
-        consumer = self._require(self.consumer)
+        consumer = self.connected_consumer
         if not consumer.assignment():
             return
-        state: StateWrite = self.keeper.transaction_records(self.engine, consumer, {}, force_checkpoint=True)
+        state: StateWrite = self.checkpointing.transaction_records(
+            self.engine, consumer, {}, force_checkpoint=True
+        )
         if state.checkpoint is None:
             return
         records = [(self.kafka.state_topic, key, value) for key, value in state.records]
-        outcome = self._require(self.committer).commit(self._job(records, offsets=state.offsets))
+        outcome = self.connected_committer.commit(self._job(records, offsets=state.offsets))
         if not outcome.committed:
             raise KafkaError(outcome.error)
-        self.keeper.committed(state)
+        self.checkpointing.committed(state)
 
     def _send_catalog(self) -> None:
         """A transaction with only catalog entries: clusters changed by the last batches before a pause."""
-        entries = self._catalog_updates(OpenSpan())
+        entries = self.catalog_updates(UncommittedBatch())
         if not entries:
             return
         records = [(self.kafka.catalog_topic, *catalog_record(entry)) for entry in entries]
-        outcome = self._require(self.committer).commit(self._job(records))
+        outcome = self.connected_committer.commit(self._job(records))
         if outcome.committed:
             return
         self._touched |= {entry.cluster_id for entry in entries}
@@ -479,19 +501,19 @@ class KafkaWorker:
             "the broker aborted a transaction that outlived its timeout; starting a new producer",
             extra={"error": outcome.error, "open_seconds": round(outcome.open_seconds, 1), "then": then},
         )
-        self._require(self.committer).restart_producer(self._stop.is_set)
+        self.connected_committer.restart_producer(self._stop.is_set)
 
-    def _rewind_after_failure(self, failed: OpenSpan, now: float) -> None:
-        """Seek back to the failed span's first offsets; the span read after it (the engine has learned it, and
+    def _rewind_after_failure(self, failed: UncommittedBatch, now: float) -> None:
+        """Seek back to the failed batch's first offsets; the batch read after it (the engine has learned it, and
         the journal says so) is dropped and read again too."""
         targets = dict(failed.first_offsets)
-        for tp, offset in self.span.first_offsets.items():
+        for tp, offset in self.uncommitted.first_offsets.items():
             targets.setdefault(tp, offset)
         # their events are not sent again (the engine has them already); the catalog will show the clusters
-        self._touched |= failed.touched_cluster_ids() | self.span.touched_cluster_ids()
+        self._touched |= failed.touched_cluster_ids() | self.uncommitted.touched_cluster_ids()
         self._rewind(targets)
-        self._report(failed, now, committed=False, also_read=self.span.take_unreported())
-        self.span = OpenSpan()
+        self._report(failed, now, committed=False, also_read=self.uncommitted.take_unreported())
+        self.uncommitted = UncommittedBatch()
 
     # -- rebalances -----------------------------------------------------------------------------------------
 
@@ -500,11 +522,11 @@ class KafkaWorker:
             # Settle the transaction in flight before the partitions go. Errors are raised after the poll
             # (kafka-python only logs what a rebalance callback raises).
             try:
-                self._settle()
+                self._await_in_flight()
             except BaseException as error:
                 self._callback_error = error
         self._assigned -= set(revoked)
-        if self.span:
+        if self.uncommitted:
             # Only possible while the engine holds posts (warm-up): drop that state after this poll.
             self._rewind_needed = True
         for observer in self.observers:
@@ -521,8 +543,10 @@ class KafkaWorker:
 
     def _drop_held_state(self, dropped: list[Any]) -> None:
         """Forget held posts (fresh engine) and rewind to the first offsets not committed yet."""
-        log.info("partitions moved during warm-up; dropping held posts", extra={"held": self.span.consumed})
-        targets = dict(self.span.first_offsets)
+        log.info(
+            "partitions moved during warm-up; dropping held posts", extra={"held": self.uncommitted.consumed}
+        )
+        targets = dict(self.uncommitted.first_offsets)
         for record in dropped:
             targets.setdefault(TopicPartition(record.topic, record.partition), record.offset)
         self.engine.close()
@@ -530,8 +554,8 @@ class KafkaWorker:
             self.engine = self.engine_factory()
         else:  # what the flush labels is dropped: those posts are read again
             process_guarded(self.engine, [], time.time(), [post for post, _ in self._held], flush=True)
-        unreported = self.span.take_unreported() + len(dropped)
-        self.span = OpenSpan()
+        unreported = self.uncommitted.take_unreported() + len(dropped)
+        self.uncommitted = UncommittedBatch()
         self._held = []
         self._pending_posts = 0
         self._rewind_needed = False
@@ -539,7 +563,7 @@ class KafkaWorker:
         self._report_held(consumed=unreported)
 
     def _rewind(self, targets: dict[TopicPartition, int]) -> None:
-        consumer = self._require(self.consumer)
+        consumer = self.connected_consumer
         assigned = consumer.assignment()
         for tp, offset in targets.items():
             if tp in assigned:
@@ -547,52 +571,58 @@ class KafkaWorker:
 
     # -- reporting ------------------------------------------------------------------------------------------
 
-    def _catalog_updates(self, span: OpenSpan) -> list[CatalogEntry]:
-        """Entries of the clusters touched by events (at most once a second, computing the catalog is not
-        free), and every entry once per ``catalog_every_seconds``."""
-        self._touched |= span.touched_cluster_ids()
+    def catalog_updates(self, batch: UncommittedBatch) -> list[CatalogEntry]:
+        """The catalog entries to send with ``batch``'s transaction: those of the clusters touched by events (at
+        most once a second, computing the catalog is not free), and every entry once per
+        ``catalog_every_seconds``; ``served_catalog`` is refreshed with them. A worker whose catalog another
+        process publishes overrides this (``LabelingWorker``: shared mode's trainer publishes it)."""
+        self._touched |= batch.touched_cluster_ids()
         now = time.monotonic()
         full = now - self._last_full_catalog_at > self.catalog_every_seconds
         if not full and (not self._touched or now - self._last_catalog_at < 1.0):
             return []
-        self._catalog = self.engine.catalog()
+        self.served_catalog = self.engine.catalog()
         self._last_catalog_at = now
         touched, self._touched = self._touched, set()
         if full:
             self._last_full_catalog_at = now
-            return self._catalog
-        return [entry for entry in self._catalog if entry.cluster_id in touched]
+            return self.served_catalog
+        return [entry for entry in self.served_catalog if entry.cluster_id in touched]
 
     def _report(
         self,
-        span: OpenSpan,
+        batch: UncommittedBatch,
         now: float,
         *,
         committed: bool,
         checkpoint: Checkpoint | None = None,
         also_read: int = 0,
     ) -> None:
-        """``also_read``: records of a later span dropped with this one (read again after an abort)."""
+        """``also_read``: records of a later batch dropped with this one (read again after an abort)."""
         if not self.observers:
             return
         done = time.time()
         latencies = np.array(
-            [done - span.sent_at.get(post_id, done) for labels in span.labels for post_id in labels.post_ids],
+            [
+                done - batch.sent_at.get(post_id, done)
+                for labels in batch.labels
+                for post_id in labels.post_ids
+            ],
             dtype=np.float64,
         )
-        started = span.started_at if span.started_at is not None else time.monotonic()
+        started = batch.started_at if batch.started_at is not None else time.monotonic()
         report = WorkerReport(
-            result=span.last_result,
-            consumed=span.take_unreported() + also_read,
-            deadlettered=span.dead_letter_counts(),
+            result=batch.last_result,
+            consumed=batch.take_unreported() + also_read,
+            deadlettered=batch.dead_letter_counts(),
             batch_seconds=time.monotonic() - started,
             end_to_end_seconds=latencies if committed else np.empty(0),
             lag=self._lag(),
             assigned_partitions=len(self._assigned),
             committed=committed,
             aborted=not committed,
-            labels=list(span.labels),
-            events=list(span.events),
+            labels=list(batch.labels),
+            events=list(batch.events),
             checkpoint_bytes=0 if checkpoint is None else checkpoint.size_bytes,
             failed_transactions=self.failed_transactions,
         )
@@ -604,7 +634,7 @@ class KafkaWorker:
         if not self.observers:
             return
         report = HeldReport(
-            consumed=self.span.take_unreported() if consumed is None else consumed,
+            consumed=self.uncommitted.take_unreported() if consumed is None else consumed,
             held=self._pending_posts,
             warmup_posts=self.settings.encoder.warmup_posts,
             lag=self._lag(),
@@ -614,37 +644,8 @@ class KafkaWorker:
             observer.observe_held(report)
 
     def _lag(self) -> dict[tuple[str, int], int]:
-        consumer = self._require(self.consumer)
-        lag: dict[tuple[str, int], int] = {}
-        for tp in self._assigned & consumer.assignment():
-            highwater = consumer.highwater(tp)
-            position = consumer.position(tp, timeout_ms=100) if highwater is not None else None
-            if highwater is not None and position is not None:
-                lag[(tp.topic, tp.partition)] = max(0, highwater - position)
-        return lag
-
-    @staticmethod
-    def _require(client: Any) -> Any:
-        if client is None:
-            raise KafkaSetupError("the worker is not connected; call connect() or run() first")
-        return client
-
-
-def raw_value(record: Any) -> bytes:
-    return record.value if record.value is not None else b""
-
-
-def dead_letter(record: Any, reason: str, detail: str) -> DeadLetter:
-    return DeadLetter(
-        raw=raw_value(record),
-        key=record.key,
-        reason=reason,
-        detail=detail,
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        timestamp_ms=record.timestamp,
-    )
+        consumer = self.connected_consumer
+        return consumer_lag(consumer, self._assigned & consumer.assignment())
 
 
 class _Rebalance(ConsumerRebalanceListener):

@@ -1,7 +1,8 @@
-"""Everything consumed but not yet committed: the worker commits a span in one Kafka transaction.
+"""Everything read and produced since the last commit: the worker commits an uncommitted batch in one Kafka
+transaction (its labels, events, dead letters and the offsets after its records).
 
-Normally a span is one batch. During the engine's warm-up it grows over several batches: the engine holds the
-posts back, so nothing is produced and no offsets are committed until the batch that completes the warm-up.
+Normally it is what one poll read. During the engine's warm-up it grows over several polls: the engine holds the
+posts back, so nothing is produced and no offsets are committed until the poll that completes the warm-up.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from streamclust.schema import ClusterEvent
 
 
 @dataclass
-class OpenSpan:
+class UncommittedBatch:
     first_offsets: dict[TopicPartition, int] = field(default_factory=dict)  # where to rewind to
     next_offsets: dict[TopicPartition, int] = field(default_factory=dict)  # what to commit
     sent_at: dict[str, float] = field(default_factory=dict)  # post id -> unix seconds it entered the stream

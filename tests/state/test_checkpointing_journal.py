@@ -9,7 +9,7 @@ from kafka import TopicPartition
 from state_support import NOW, banking_posts, small_settings
 
 from streamclust.engine import Engine
-from streamclust.io.kafka.durability.checkpointing import ModelKeeper
+from streamclust.io.kafka.durability.checkpointing import Checkpointing
 
 TOPIC = "posts"
 PARTITION = TopicPartition(TOPIC, 0)
@@ -37,7 +37,7 @@ class OnePartition:
 def test_a_batch_learned_while_the_checkpoint_commits_is_in_the_next_journal() -> None:
     settings = small_settings()
     settings = settings.model_copy(update={"kafka": settings.kafka.model_copy(update={"input_topic": TOPIC})})
-    keeper = ModelKeeper(settings)
+    keeper = Checkpointing(settings)
     engine = Engine.from_settings(settings)
     consumer = OnePartition()
 
