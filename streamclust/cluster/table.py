@@ -20,7 +20,8 @@ class ClusterTable:
     dim: int
     ids: np.ndarray = field(default_factory=lambda: _empty(np.int64))
     centroids: np.ndarray = field(init=False)  # float32 [C, dim], unit length
-    counts: np.ndarray = field(default_factory=lambda: _empty(np.float64))  # decayed member counts
+    # decayed member counts: the cluster's size (catalog entries, events and metrics all come from these)
+    counts: np.ndarray = field(default_factory=lambda: _empty(np.float64))
     similarity_mean: np.ndarray = field(default_factory=lambda: _empty(np.float64))  # of accepted members
     similarity_var: np.ndarray = field(default_factory=lambda: _empty(np.float64))
     last_seen: np.ndarray = field(default_factory=lambda: _empty(np.int64))  # stream position

@@ -1,1 +1,7 @@
-"""Adapters between the outside world (files, Kafka) and the pure engine."""
+"""The adapters between the outside world and the pure engine: posts in, labels out.
+
+``decode.py`` turns raw bytes into a ``Post``, or a ``DecodeFailure`` that says why not (both adapters use it);
+``files/`` is file mode, ``kafka/`` the Kafka worker and its tools. The adapters may import the core, ``state/``
+and the observer contract (``streamclust/observer.py``, whose reports they send); never ``obs/``, ``report/``,
+``evaluate/``, ``bench/`` or the CLI, so no arrow runs back up (``tests/test_package_layers.py``).
+"""

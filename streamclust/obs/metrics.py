@@ -91,7 +91,8 @@ class OutlierWindow:
 
 class ClusterSizes:
     """The latest size of every live cluster, kept from ``created``/``updated`` events (the engine reports a
-    cluster again when it has grown markedly, so these sizes lag slow growth and decay)."""
+    cluster again when it has grown markedly, so these sizes lag slow growth and decay). A copy for the metric:
+    observers see only reports; the sizes themselves are the engine's (``ClusterTable.counts``)."""
 
     def __init__(self) -> None:
         self._sizes: dict[int, float] = {}

@@ -28,7 +28,9 @@ class Lifecycle:
         self.settings = settings
         self.provisional_ttl_posts = provisional_ttl_posts
         self.last_run = 0  # stream position of the last run
-        self.reported_size: dict[int, float] = {}  # per announced cluster: its size in the last event
+        # per announced cluster, its size in its last event: only to tell when the next 'updated' is due (the size
+        # itself is the cluster table's counts)
+        self.announced_size: dict[int, float] = {}
         self.ended: dict[int, CatalogEntry] = {}
 
     def announce(
@@ -38,7 +40,7 @@ class Lifecycle:
         table = clusters.table
         rows = table.rows_of(np.array([cluster_id for cluster_id, _ in created], dtype=np.int64))
         for row, (cluster_id, _) in zip(rows.tolist(), created, strict=True):
-            self.reported_size[cluster_id] = float(table.counts[row])
+            self.announced_size[cluster_id] = float(table.counts[row])
         return [
             clusters.event(EventKind.CREATED, int(row), now, model_version, member_post_ids=members)
             for row, (_, members) in zip(rows.tolist(), created, strict=True)
@@ -81,8 +83,8 @@ class Lifecycle:
         clusters.prune_profiles()
         for row in np.flatnonzero(table.confirmed).tolist():
             cluster_id = int(table.ids[row])
-            if table.counts[row] >= UPDATE_EVENT_GROWTH * self.reported_size.get(cluster_id, 0.0):
-                self.reported_size[cluster_id] = float(table.counts[row])
+            if table.counts[row] >= UPDATE_EVENT_GROWTH * self.announced_size.get(cluster_id, 0.0):
+                self.announced_size[cluster_id] = float(table.counts[row])
                 events.append(clusters.event(EventKind.UPDATED, row, now, model_version))
         return events
 
@@ -100,7 +102,7 @@ class Lifecycle:
             if not survivor_was_confirmed:
                 members = (births.take(survivor_id) or []) + members
                 if table.confirmed[survivor]:  # confirmed by the merge: announce it now
-                    self.reported_size[survivor_id] = float(table.counts[survivor])
+                    self.announced_size[survivor_id] = float(table.counts[survivor])
                     events.append(
                         clusters.event(
                             EventKind.CREATED, survivor, now, model_version, member_post_ids=members
@@ -114,7 +116,7 @@ class Lifecycle:
         for _, survivor in merges:
             if table.confirmed[survivor]:
                 events.append(clusters.event(EventKind.UPDATED, survivor, now, model_version))
-                self.reported_size[int(table.ids[survivor])] = float(table.counts[survivor])
+                self.announced_size[int(table.ids[survivor])] = float(table.counts[survivor])
         absorbed_rows = np.array([absorbed for absorbed, _ in merges], dtype=np.int64)
         self.end(clusters, births, absorbed_rows, now, events, "merged", model_version)
         return events
@@ -139,7 +141,7 @@ class Lifecycle:
         for row in rows.tolist():
             cluster_id = int(table.ids[row])
             clusters.forget_keywords(cluster_id)
-            self.reported_size.pop(cluster_id, None)
+            self.announced_size.pop(cluster_id, None)
             if births.take(cluster_id) is not None and cluster_id not in merged_into:
                 continue  # never announced, so never listed
             entry = clusters.catalog_entry(row, status, model_version).model_copy(
@@ -154,8 +156,8 @@ class Lifecycle:
         return {
             "last_run": self.last_run,
             "reported": {
-                "cluster_ids": np.array(list(self.reported_size), dtype=np.int64),
-                "sizes": np.array(list(self.reported_size.values()), dtype=np.float64),
+                "cluster_ids": np.array(list(self.announced_size), dtype=np.int64),
+                "sizes": np.array(list(self.announced_size.values()), dtype=np.float64),
             },
             "ended": [entry.model_dump(mode="json") for entry in self.ended.values()],
         }
@@ -163,7 +165,7 @@ class Lifecycle:
     def restore(self, snapshot: Snapshot) -> None:
         self.last_run = int(snapshot["last_run"])
         reported = snapshot["reported"]
-        self.reported_size = dict(
+        self.announced_size = dict(
             zip(
                 np.asarray(reported["cluster_ids"]).tolist(),
                 np.asarray(reported["sizes"]).astype(float).tolist(),
