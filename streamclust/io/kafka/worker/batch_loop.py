@@ -143,9 +143,8 @@ class KafkaWorker:
         self._assigned: set[TopicPartition] = set()
         self._last_record_at = time.monotonic()
         self._last_full_catalog_at = time.monotonic()
-        self.served_catalog: list[
-            CatalogEntry
-        ] = []  # what clusters() serves (/clusters): a copy, not the model
+        # what clusters() serves (/clusters): a copy refreshed by catalog_updates, not the model itself
+        self.served_catalog: list[CatalogEntry] = []
         self._touched: set[int] = set()  # clusters changed since the catalog was last sent
         self._last_catalog_at = 0.0
         self._pending_posts = 0
