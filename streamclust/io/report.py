@@ -41,6 +41,7 @@ class WorkerReport:
     events: list[ClusterEvent] = field(default_factory=list)  # every cluster event of the batch
     checkpoint_bytes: int = 0  # size of the model checkpoint this batch's transaction carried (0: none)
     failed_transactions: int = 0  # batch transactions failed in a row so far (0: the last one committed)
+    input_mismatch: str | None = None  # the setting the input does not match (MissingFieldCheck), or None
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class HeldReport:
     warmup_posts: int  # posts the engine holds before it trains its first model
     lag: dict[tuple[str, int], int] = field(default_factory=dict)  # (topic, partition) -> records behind
     assigned_partitions: int = 0
+    input_mismatch: str | None = None  # as in WorkerReport
 
 
 @dataclass(frozen=True)

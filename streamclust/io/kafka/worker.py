@@ -20,6 +20,11 @@ Exactly once, step by step:
   changes for the engine: it still sees every batch in order, in this process, and checkpoints are captured
   right after the batch they belong to.
 
+Input that does not match the settings: when the first ``SAMPLE_LINES`` records read are all rejected for the same
+missing field (``MissingFieldCheck``, as in file mode), the worker logs one warning naming the fields the records
+have and the setting to change, and reports the setting (``streamclust_input_mismatch``) until a record decodes
+again. It does not stop: those records are dead letters like any other.
+
 A durable model (the real engine only; ``keeper.py``): before joining the group the worker restores the
 group's newest checkpoint from the state topic and learns again the posts committed after it. Once warm, the
 batch transactions carry a checkpoint every ``state.checkpoint_every_posts`` posts or
@@ -41,6 +46,7 @@ from kafka.errors import KafkaError
 
 from streamclust.config import Settings
 from streamclust.errors import KafkaSetupError
+from streamclust.io.decode import DecodeFailure
 from streamclust.io.kafka.checkpoints import Checkpoint, can_checkpoint
 from streamclust.io.kafka.clients import (
     BrokerWatch,
@@ -55,6 +61,7 @@ from streamclust.io.kafka.keeper import ModelKeeper, StateWrite
 from streamclust.io.kafka.records import DeadLetter, catalog_record, event_record
 from streamclust.io.kafka.span import OpenSpan
 from streamclust.io.kafka.topics import ensure_topics
+from streamclust.io.missing_field import MissingFieldCheck
 from streamclust.io.report import HeldReport, WorkerObserver, WorkerReport
 from streamclust.result import ClusterEngine, LabelBatch
 from streamclust.schema import CatalogEntry, Post
@@ -148,6 +155,8 @@ class KafkaWorker:
         self.failed_transactions = 0  # batch transactions failed in a row (not fences or rebalances)
         self._retry_at = 0.0  # monotonic time the next batch may be read after a failed transaction
         self._give_up = False  # retries exhausted: nothing more may be committed
+        self.input_check = MissingFieldCheck(settings.input, "kafka")
+        self.input_mismatch: str | None = None  # the setting the input does not match, until a post decodes
 
     # -- WorkerStatus ---------------------------------------------------------------------------------------
 
@@ -293,6 +302,7 @@ class KafkaWorker:
             span.started_at = time.monotonic()
         posts: list[Post] = []
         taken: list[Any] = []  # the record of each post
+        checking = self.input_check.watching
         for record in records:
             span.add_offset(TopicPartition(record.topic, record.partition), record.offset)
             outcome = decode_record(raw_value(record), self.settings.input)
@@ -302,9 +312,30 @@ class KafkaWorker:
                 span.sent_at[outcome.id] = outcome.timestamp or record.timestamp / 1000.0
             else:
                 span.dead_letters.append(dead_letter(record, *outcome))
+            if self.input_check.watching:
+                self.input_check.see(as_checked(outcome, record))
+        self._check_input(found_now=checking and self.input_check.mismatch is not None, posts=len(posts))
         if posts:
             self._run_engine(posts, taken, now)
             self.keeper.learned(records, len(posts), now)
+
+    def _check_input(self, *, found_now: bool, posts: int) -> None:
+        """One warning when the first records show the input does not match the settings; the mismatch is
+        reported until records decode as posts again (in the same poll, when those after the first ones do)."""
+        if found_now:
+            self.input_mismatch = self.input_check.setting
+            log.warning(
+                f"{self.input_check.mismatch}\nThe worker goes on, sending such records to the dead-letter topic "
+                f"{self.kafka.deadletter_topic!r}; restart it once the setting is changed.",
+                extra={
+                    "setting": self.input_mismatch,
+                    "fields_found": self.input_check.fields_found,
+                    "records": self.input_check.seen,
+                },
+            )
+        if self.input_mismatch is not None and posts:
+            log.info("records decode as posts again", extra={"setting": self.input_mismatch})
+            self.input_mismatch = None
 
     def _run_engine(self, posts: list[Post], taken: list[Any], now: float, *, flush: bool = False) -> None:
         """``engine.process`` (or ``flush``) on the posts; the posts it cannot take become dead letters."""
@@ -595,6 +626,7 @@ class KafkaWorker:
             events=list(span.events),
             checkpoint_bytes=0 if checkpoint is None else checkpoint.size_bytes,
             failed_transactions=self.failed_transactions,
+            input_mismatch=self.input_mismatch,
         )
         for observer in self.observers:
             observer.observe_batch(report)
@@ -609,6 +641,7 @@ class KafkaWorker:
             warmup_posts=self.settings.encoder.warmup_posts,
             lag=self._lag(),
             assigned_partitions=len(self._assigned),
+            input_mismatch=self.input_mismatch,
         )
         for observer in self.observers:
             observer.observe_held(report)
@@ -632,6 +665,11 @@ class KafkaWorker:
 
 def raw_value(record: Any) -> bytes:
     return record.value if record.value is not None else b""
+
+
+def as_checked(outcome: Post | tuple[str, str], record: Any) -> Post | DecodeFailure:
+    """What ``MissingFieldCheck`` sees of a record: its post, or why it is not one."""
+    return outcome if isinstance(outcome, Post) else DecodeFailure(raw_value(record), *outcome)
 
 
 def dead_letter(record: Any, reason: str, detail: str) -> DeadLetter:
