@@ -42,6 +42,7 @@ class WorkerReport:
     checkpoint_bytes: int = 0  # size of the model checkpoint this batch's transaction carried (0: none)
     failed_transactions: int = 0  # batch transactions failed in a row so far (0: the last one committed)
     input_mismatch: str | None = None  # the setting the input does not match (MissingFieldCheck), or None
+    first_model: bool = False  # the warm-up ended in this batch: its labels are the first model's
 
 
 @dataclass(frozen=True)

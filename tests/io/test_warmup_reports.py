@@ -16,6 +16,7 @@ from streamclust.io.kafka.committer import TransactionJob, TransactionOutcome
 from streamclust.io.kafka.worker import KafkaWorker
 from streamclust.io.report import HeldReport, WorkerReport
 from streamclust.obs.metrics import WorkerMetrics
+from streamclust.obs.progress_log import ProgressLog
 from streamclust.testing import FirstWordEngine
 
 PARTITION = TopicPartition("posts", 0)
@@ -152,3 +153,23 @@ def test_readiness_stays_off_through_the_whole_warm_up_and_turns_on_with_the_mod
         readiness.append(worker.is_ready())
 
     assert readiness == [False, False, False, False, False, True]
+
+
+def test_a_warm_up_that_ends_inside_the_first_poll_is_announced_as_the_first_model() -> None:
+    lines: list[str] = []
+    worker = warming_worker(polls_of([150]), ProgressLog(say=lines.append))
+
+    worker.run_once()  # 150 posts in one poll: the model is trained and labels them all at once
+
+    assert len(lines) == 1 and lines[0].startswith("first model ready (version 1, ")
+    assert lines[0].endswith("labelled the first 150 posts")
+
+
+def test_a_worker_whose_model_is_warm_from_the_start_names_the_model_it_labels_with() -> None:
+    lines: list[str] = []
+    worker = warming_worker(polls_of([150]), ProgressLog(say=lines.append))
+    worker.engine = FirstWordEngine(warmup_posts=0)  # as a restored checkpoint is
+
+    worker.run_once()
+
+    assert len(lines) == 1 and lines[0].startswith("labelling with model version 1 (")

@@ -340,7 +340,9 @@ class KafkaWorker:
     def _run_engine(self, posts: list[Post], taken: list[Any], now: float, *, flush: bool = False) -> None:
         """``engine.process`` (or ``flush``) on the posts; the posts it cannot take become dead letters."""
         held = self._held
+        cold = self.engine.model_version == 0
         guarded = process_guarded(self.engine, posts, now, [post for post, _ in held], flush=flush)
+        self.span.first_model |= cold and self.engine.model_version > 0
         candidates = [*held, *zip(posts, taken, strict=True)]
         for index, detail in sorted(guarded.culprits.items()):
             self.span.dead_letters.append(dead_letter(candidates[index][1], "engine_error", detail))
@@ -627,6 +629,7 @@ class KafkaWorker:
             checkpoint_bytes=0 if checkpoint is None else checkpoint.size_bytes,
             failed_transactions=self.failed_transactions,
             input_mismatch=self.input_mismatch,
+            first_model=span.first_model,
         )
         for observer in self.observers:
             observer.observe_batch(report)
