@@ -4,10 +4,12 @@ stays 'not ready' until the model is warm. Broker-free: a scripted consumer and 
 from __future__ import annotations
 
 import json
+import logging
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from kafka import TopicPartition
 from prometheus_client import CollectorRegistry
 
@@ -173,3 +175,22 @@ def test_a_worker_whose_model_is_warm_from_the_start_names_the_model_it_labels_w
     worker.run_once()
 
     assert len(lines) == 1 and lines[0].startswith("labelling with model version 1 (")
+
+
+def test_input_that_goes_quiet_during_the_warm_up_is_told_once_with_the_posts_held(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    worker = warming_worker(polls_of([40]))
+    worker.idle_flush_seconds = 30.0
+    worker.run_once()  # 40 posts held
+    worker._last_record_at -= 6  # then 6 s without a record
+
+    with caplog.at_level(logging.INFO, logger="streamclust.kafka"):
+        worker.run_once()
+        worker.run_once()
+
+    told = [record.getMessage() for record in caplog.records if "input quiet" in record.getMessage()]
+    assert told == [
+        "input quiet with 40 of 100 posts held for the warm-up; they are labelled after 30 s without new posts "
+        "(--idle-flush-seconds)"
+    ]

@@ -63,6 +63,7 @@ from streamclust.io.kafka.span import OpenSpan
 from streamclust.io.kafka.topics import ensure_topics
 from streamclust.io.missing_field import MissingFieldCheck
 from streamclust.io.report import HeldReport, WorkerObserver, WorkerReport
+from streamclust.obs.logs import say
 from streamclust.result import ClusterEngine, LabelBatch
 from streamclust.schema import CatalogEntry, Post
 
@@ -75,6 +76,9 @@ IN_FLIGHT_POLL_MS = 10
 # Back-off between tries of a batch transaction that failed (not for a fence or a rebalance): doubling.
 RETRY_FIRST_SECONDS = 0.5
 RETRY_LONGEST_SECONDS = 30.0
+
+# Input quiet this long during the warm-up: say how many posts are held and when they will be labelled.
+IDLE_NOTICE_SECONDS = 5.0
 
 
 def retry_delay(failures: int) -> float:
@@ -144,6 +148,7 @@ class KafkaWorker:
         self._rewind_needed = False
         self._assigned: set[TopicPartition] = set()
         self._last_record_at = time.monotonic()
+        self._idle_told = False  # the log has said that the input went quiet during this warm-up
         self._last_full_catalog_at = time.monotonic()
         self._catalog: list[CatalogEntry] = []
         self._touched: set[int] = set()  # clusters changed since the catalog was last sent
@@ -284,16 +289,35 @@ class KafkaWorker:
             self._take(records, now)
         elif self.in_flight is not None:
             self._settle()
-        elif self._pending_posts and time.monotonic() - self._last_record_at > self.idle_flush_seconds:
+        elif self._pending_posts and self._idle_for() > self.idle_flush_seconds:
             log.info("input idle; labelling held posts", extra={"held": self._pending_posts})
             self._run_engine([], [], now, flush=True)
+        elif self._pending_posts and not self._idle_told and self._idle_for() > IDLE_NOTICE_SECONDS:
+            self._tell_idle()
         elif self._touched and not self.span:
             self._send_catalog()
         self._pending_posts = len(self.engine.pending_post_ids)
+        self._idle_told &= self._pending_posts > 0
         if self.span and self._pending_posts == 0:
             self._commit_span(now)
         elif records and self._pending_posts:
             self._report_held()
+
+    def _idle_for(self) -> float:
+        return time.monotonic() - self._last_record_at
+
+    def _tell_idle(self) -> None:
+        """Once per warm-up: the input went quiet with posts held; say how many and when they are labelled."""
+        self._idle_told = True
+        held, warmup, wait = self._pending_posts, self.settings.encoder.warmup_posts, self.idle_flush_seconds
+        say(
+            log,
+            f"input quiet with {held:,} of {warmup:,} posts held for the warm-up; they are labelled after "
+            f"{wait:g} s without new posts (--idle-flush-seconds)",
+            held=held,
+            warmup_posts=warmup,
+            idle_flush_seconds=wait,
+        )
 
     def _take(self, records: list[Any], now: float) -> None:
         """Decode the records, send the good ones through the engine, hold the bad ones as dead letters."""
