@@ -20,10 +20,10 @@ Exactly once, step by step:
   changes for the engine: it still sees every batch in order, in this process, and checkpoints are captured
   right after the batch they belong to.
 
-Input that does not match the settings: when the first ``SAMPLE_LINES`` records read are all rejected for the same
-missing field (``MissingFieldCheck``, as in file mode), the worker logs one warning naming the fields the records
-have and the setting to change, and reports the setting (``streamclust_input_mismatch``) until a record decodes
-again. It does not stop: those records are dead letters like any other.
+Input that does not match the settings: when the first ``SAMPLE_LINES`` records read are all rejected for the
+same missing field (``MissingFieldCheck``, as in file mode), the worker logs one warning naming the fields the
+records have and the setting to change, and reports the setting (``streamclust_input_mismatch``) until records
+decode again. It does not stop: those records are dead letters like any other.
 
 A durable model (the real engine only; ``keeper.py``): before joining the group the worker restores the
 group's newest checkpoint from the state topic and learns again the posts committed after it. Once warm, the
