@@ -162,7 +162,15 @@ class ClusterSettings(Section):
         "its 10th nearest neighbour",
     )
     join_fraction: float = Field(
-        default=0.56, gt=0, le=1, description="the share of the neighbour similarity that 'auto' joins at"
+        default=0.6, gt=0, le=1, description="the share of the neighbour similarity that 'auto' joins at"
+    )
+    size_leniency: float = Field(
+        default=2.0,
+        ge=0,
+        le=4,
+        description="how much lower the join bar is for a cluster of few members, whose mean a post of its topic "
+        "is expected to be less similar to (cluster/join_similarity.py: JoinBar); 0: the same bar for every "
+        "cluster",
     )
     settle_passes: int = Field(
         default=2,

@@ -82,6 +82,10 @@ def environment_hint(name: str, candidates: list[str]) -> str:
     match = nearest(name.removeprefix(ENVIRONMENT_PREFIX), bare)
     if match is not None:
         return f"did you mean {ENVIRONMENT_PREFIX}{match}?"
+    section, _, key = name.removeprefix(ENVIRONMENT_PREFIX).partition("__")
+    keys = [known.partition("__")[2].lower() for known in bare if known.startswith(f"{section}__")]
+    if key and keys:
+        return f"the keys of {section.lower()} are: {', '.join(keys)}"
     return "the variable of section.key is STREAMCLUST_SECTION__KEY (streamclust config reference lists them)"
 
 
@@ -111,6 +115,10 @@ def yaml_hint(dotted: str, candidates: list[str]) -> str:
     match = nearest(dotted, candidates)
     if match is not None:
         return f"did you mean {match}?"
+    section = dotted.partition(".")[0]
+    keys = [known.partition(".")[2] for known in candidates if known.startswith(f"{section}.")]
+    if "." in dotted and keys:
+        return f"the keys of {section} are: {', '.join(keys)}"
     return "streamclust config reference lists every key"
 
 

@@ -12,10 +12,14 @@ so neither imports the other. The worker owns the numbers; observers only read t
 
 Every record read is in the ``consumed`` of exactly one report: a ``HeldReport`` gives the reads of its poll,
 and the ``WorkerReport`` of the batch that later commits them gives only the reads not reported before.
+
+Besides the reports, a worker tells people how it is doing in progress lines (``say``): the log formatters
+(``obs/logs.py``) show a person the message and give a machine the numbers.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -23,6 +27,18 @@ import numpy as np
 
 from streamclust.result import BatchResult, LabelBatch
 from streamclust.schema import CatalogEntry, ClusterEvent
+
+# ``input_mismatch`` (below) names the setting ``input.<field>`` the input does not match: the first SAMPLE_LINES
+# records read were all rejected for the missing field of one reason here (``io/missing_field.py`` watches).
+SAMPLE_LINES = 100
+SETTING_OF_REASON = {"missing_text": "text_field", "missing_id": "id_field"}
+
+NUMBERS = "numbers"  # the extra field of a progress line: its numbers, for machines
+
+
+def say(logger: logging.Logger, message: str, **numbers: object) -> None:
+    """An INFO progress line: ``message`` for people, ``numbers`` as fields of a JSON line."""
+    logger.info(message, extra={NUMBERS: numbers})
 
 
 @dataclass(frozen=True)
@@ -44,6 +60,8 @@ class WorkerReport:
     events: list[ClusterEvent] = field(default_factory=list)  # every cluster event of the batch
     checkpoint_bytes: int = 0  # size of the model checkpoint this batch's transaction carried (0: none)
     failed_transactions: int = 0  # batch transactions failed in a row so far (0: the last one committed)
+    input_mismatch: str | None = None  # the setting the input does not match (MissingFieldCheck), or None
+    first_model: bool = False  # the warm-up ended in this batch: its labels are the first model's
 
 
 @dataclass(frozen=True)
@@ -55,6 +73,7 @@ class HeldReport:
     warmup_posts: int  # posts the engine holds before it trains its first model
     lag: dict[tuple[str, int], int] = field(default_factory=dict)  # (topic, partition) -> records behind
     assigned_partitions: int = 0
+    input_mismatch: str | None = None  # as in WorkerReport
 
 
 @dataclass(frozen=True)

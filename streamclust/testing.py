@@ -97,7 +97,12 @@ class FirstWordEngine:
             model_version=self.model_version,
             processed_at=now,
         )
-        stats = BatchStats(posts_in=len(posts), labelled=len(posts), active_clusters=len(self._sizes))
+        stats = BatchStats(
+            posts_in=len(posts),
+            labelled=len(posts),
+            active_clusters=len(self._sizes),
+            model_version=self.model_version,
+        )
         return BatchResult(labels=labels, events=events, stats=stats)
 
     def cluster_of(self, text: str) -> int:

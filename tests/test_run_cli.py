@@ -1,4 +1,4 @@
-"""``streamclust run --bootstrap HOST:PORT`` points the worker at a broker, like produce, tail, inspect and demo,
+"""``streamclust run --bootstrap HOST:PORT`` points the worker at a broker, like every command that connects,
 without a copy of the preset; the rest of the settings still come from --config and the environment."""
 
 from __future__ import annotations
@@ -103,3 +103,13 @@ def test_timeline_records_the_run_for_streamclust_report(
     assert run_line["input_topic"] == "posts"
     assert "instance_id" not in run_line  # none given: the report would show "instance_id: None"
     assert catalog_line["type"] == "catalog"
+
+
+@pytest.mark.parametrize("command", ["run", "produce", "tail", "inspect", "replay", "demo"])
+def test_every_command_that_connects_to_kafka_takes_bootstrap(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+
+    assert "--bootstrap" in capsys.readouterr().out

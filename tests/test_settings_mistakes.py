@@ -68,6 +68,19 @@ def test_a_variable_close_to_nothing_points_to_the_reference(monkeypatch: pytest
     assert "STREAMCLUST_SECTION__KEY" in message and "streamclust config reference" in message
 
 
+def test_a_key_its_section_does_not_have_is_answered_with_the_keys_it_has(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("STREAMCLUST_CLUSTER__RADIUS_K", "3")  # a setting of an older version
+    path = yaml_file(tmp_path, "novelty:\n  radius_k: 3\n")
+
+    message = config_error(path)
+
+    assert "STREAMCLUST_CLUSTER__RADIUS_K is not a setting; the keys of cluster are: " in message
+    assert "join_fraction" in message and "half_life_posts" in message
+    assert f"{path} line 2: unknown key novelty.radius_k; the keys of novelty are: " in message
+
+
 def test_the_local_brokers_cache_variable_is_not_taken_for_a_typo(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STREAMCLUST_CACHE", "/var/cache/streamclust")
     assert load_settings().seed == 0

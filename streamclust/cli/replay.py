@@ -22,6 +22,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config", type=Path, help="the live worker's YAML preset (kafka.*, the model's settings)"
     )
+    parser.add_argument(
+        "--bootstrap", help="the Kafka broker(s), host:port (overrides kafka.bootstrap_servers)"
+    )
     start = parser.add_mutually_exclusive_group(required=True)
     start.add_argument("--from-beginning", action="store_true", help="replay the whole input topic")
     start.add_argument(
@@ -59,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     from streamclust.obs.logs import setup_logging
     from streamclust.state.capture import restore
 
-    settings = load_settings(args.config)
+    overrides = {"kafka": {"bootstrap_servers": args.bootstrap}} if args.bootstrap else {}
+    settings = load_settings(args.config, **overrides)
     setup_logging(settings.logging.level, settings.logging.format)
     kafka = settings.kafka
     check_output_topic(kafka, args.output_topic)

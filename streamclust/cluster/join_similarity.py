@@ -7,6 +7,8 @@ is to its near neighbours, whatever the scale of the stream's similarities.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from streamclust.cluster.lexical import LexicalProfiles
@@ -36,3 +38,37 @@ def estimate_join_similarity(
         return 0.0
     kth = -np.partition(-blend, k - 1, axis=1)[:, k - 1]
     return float(join_fraction * np.median(kth))
+
+
+@dataclass(frozen=True)
+class JoinBar:
+    """The similarity a cluster of ``n`` (decayed) members needs to take a post: ``similarity`` for an
+    established cluster, lower for a young one.
+
+    A post of a topic whose members lie at cosine ``R`` from the topic's mean is expected at about ``R**2`` from
+    one member and about ``R`` from the mean of many: from the mean of ``n`` members, ``sqrt(n rho / (n rho + 1 -
+    rho))`` of the large-``n`` value, with ``rho = R**2`` taken as the warm-up's neighbour similarity. One bar for
+    every size is therefore strict with young clusters; ``leniency`` is the power of that factor applied to the
+    bar (0: one bar for all).
+
+    >>> bar = JoinBar(similarity=0.2, neighbour_similarity=0.4, leniency=2.0)
+    >>> bar.of(np.array([1.0, 4.0, 1000.0])).round(3).tolist()
+    [0.08, 0.145, 0.2]
+    """
+
+    similarity: float
+    neighbour_similarity: float
+    leniency: float = 0.0
+
+    @classmethod
+    def fixed(cls, threshold: float | JoinBar) -> JoinBar:
+        """``threshold`` as a bar (a number: the same for every size)."""
+        return threshold if isinstance(threshold, JoinBar) else cls(threshold, 1.0, 0.0)
+
+    def of(self, counts: np.ndarray) -> np.ndarray:
+        counts = np.asarray(counts, dtype=np.float64)
+        if self.leniency == 0.0:
+            return np.full(counts.shape, self.similarity)
+        rho = min(max(self.neighbour_similarity, 1e-3), 1.0)
+        n = np.maximum(counts, 1.0)
+        return self.similarity * (n * rho / (n * rho + 1.0 - rho)) ** (self.leniency / 2.0)

@@ -7,7 +7,8 @@ with every one of its posts, and a post compared with where a young cluster *was
 duplicate, or stay in an older cluster. Settling is a local k-means over the batch: every post is scored
 against the clusters the batch touched and the groups it opened, as the batch leaves them (with the post's own
 contribution taken out), and moves to the most similar one if that one takes it (similarity at least the join
-threshold). A post whose best is below the threshold keeps its place.
+bar of its size, ``JoinBar``; a number is the same bar for every size). A post whose best is below it keeps its
+place.
 
 Similarities are the engine's blend, ``semantic_weight * latent cosine + (1 - semantic_weight) * lexical
 cosine``, computed from sums: a cluster is ``count * centroid + the latents of the batch's posts in it`` and
@@ -39,6 +40,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse import csr_matrix
+
+from streamclust.cluster.join_similarity import JoinBar
 
 NOT_AN_OPTION = -np.inf
 
@@ -72,7 +75,7 @@ def settle(
     weighted: csr_matrix,
     candidates: Candidates,
     semantic_weight: float,
-    threshold: float,
+    threshold: float | JoinBar,
     passes: int = 2,
 ) -> Choice:
     """The batch's choice after up to ``passes`` rounds of moving each post to its best cluster or group;
@@ -101,7 +104,9 @@ def settle(
         )
         blend = semantic_weight * latent + (1.0 - semantic_weight) * lexical
         blend[~options(own, before_latent, n_local)] = NOT_AN_OPTION
-        moves = compatible_moves(blend, own, threshold)
+        sizes = np.bincount(own, minlength=n_local).astype(np.float64)
+        sizes[: len(touched)] += candidates.counts[touched]
+        moves = compatible_moves(blend, own, JoinBar.fixed(threshold).of(sizes))
         if not moves.any():
             break
         best = blend.argmax(axis=1)
@@ -157,15 +162,16 @@ def squared_norms(vectors: np.ndarray | csr_matrix) -> np.ndarray:
     return np.asarray(vectors.multiply(vectors).sum(axis=1), dtype=np.float64).ravel()
 
 
-def compatible_moves(blend: np.ndarray, own: np.ndarray, threshold: float) -> np.ndarray:
-    """Which posts move to their best option this pass: it takes them (at least ``threshold``) and beats their
-    own cluster; by largest gain first, a move is left for the next pass when its destination lost a post or its
-    source gained one in this pass. Moves decided together must not swap two posts that each looked at the
-    other's old place (identical posts would trade places for ever)."""
+def compatible_moves(blend: np.ndarray, own: np.ndarray, bars: np.ndarray) -> np.ndarray:
+    """Which posts move to their best option this pass: it takes them (at least its entry of ``bars``, the join
+    bar of each local cluster at its size) and beats their own cluster; by largest gain first, a move is left for
+    the next pass when its destination lost a post or its source gained one in this pass. Moves decided together
+    must not swap two posts that each looked at the other's old place (identical posts would trade places for
+    ever)."""
     n = len(own)
     best = blend.argmax(axis=1)
     best_similarity = blend[np.arange(n), best]
-    wanted = np.flatnonzero((best_similarity >= threshold) & (best != own))
+    wanted = np.flatnonzero((best_similarity >= bars[best]) & (best != own))
     moves = np.zeros(n, dtype=bool)
     if len(wanted) == 0:
         return moves

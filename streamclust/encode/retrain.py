@@ -166,7 +166,8 @@ class CarriedClusters:
     latent_map: np.ndarray  # least-squares linear map old latent -> new latent
 
 
-MIN_MEMBERS_TO_REENCODE = 3
+MIN_MEMBERS_TO_REENCODE = 3  # fewer: the cluster's spread is not measured again
+MAPPED_CENTROID_WEIGHT = 30.0  # the mapped old centroid counts as this many re-encoded members
 
 
 def carry_clusters(
@@ -180,10 +181,12 @@ def carry_clusters(
 ) -> CarriedClusters:
     """Centroids of the same clusters in the new encoder's latent space.
 
-    Each reservoir post is assigned with the old encoder and centroids; a cluster's new centroid is the mean of
-    its members re-encoded by the new encoder. Clusters with too few members in the reservoir are carried by the
-    least-squares linear map between the two latent spaces fitted on the reservoir. The label agreement is the
-    share of reservoir posts whose nearest cluster id is the same before and after.
+    Each reservoir post is assigned with the old encoder and centroids. A cluster's new centroid is the mean of
+    its members re-encoded by the new encoder, shrunk towards its old centroid carried by the least-squares
+    linear map between the two latent spaces (fitted on the reservoir), which counts as
+    ``MAPPED_CENTROID_WEIGHT`` members: a cluster with few posts in the reservoir follows the map, one with many
+    follows its posts, and a mean of a handful of posts does not move a centroid by its sampling noise. The label
+    agreement is the share of reservoir posts whose nearest cluster id is the same before and after.
     """
     old_latents = old.encode(sample)
     new_latents = new.encode(sample)
@@ -195,11 +198,11 @@ def carry_clusters(
     old_rows = old_similarity.argmax(axis=1)
     accepted = old_similarity[np.arange(len(sample)), old_rows] >= thresholds[old_rows]
     members = np.bincount(old_rows[accepted], minlength=len(centroids))
-    reencoded = normalize(
-        sums_per_row(old_rows[accepted], new_latents[accepted], len(centroids)).astype(np.float32)
+    reencoded_sums = sums_per_row(old_rows[accepted], new_latents[accepted], len(centroids))
+    carried = normalize((MAPPED_CENTROID_WEIGHT * mapped + reencoded_sums).astype(np.float32)).astype(
+        np.float32
     )
     enough = members >= MIN_MEMBERS_TO_REENCODE
-    carried = np.where(enough[:, None], reencoded, mapped).astype(np.float32)
     new_similarity = new_latents @ carried.T
     new_rows = new_similarity.argmax(axis=1)
     mean = similarity_mean.copy()

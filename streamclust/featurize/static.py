@@ -144,10 +144,7 @@ def distill_minilm(folder: Path, dims: int, progress: bool = True) -> None:
     source = packaged_minilm_folder()
     os.environ["HF_HUB_OFFLINE"] = "1"  # read when huggingface_hub is imported: set before importing distill
     distill = import_distill()
-    message = f"distilling the static model once, about 40 s; it will be cached in {folder}"
-    logger.info(message)
-    if progress:
-        print(message, file=sys.stderr, flush=True)
+    tell(f"distilling the static model once, about 40 s; it will be cached in {folder}", progress)
     started = time.perf_counter()
     folder.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
@@ -163,9 +160,16 @@ def distill_minilm(folder: Path, dims: int, progress: bool = True) -> None:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     seconds = time.perf_counter() - started
-    logger.info("static model distilled", extra={"seconds": round(seconds, 1), "folder": str(folder)})
-    if progress:
-        print(f"static model ready after {seconds:.0f} s", file=sys.stderr, flush=True)
+    tell(f"static model ready after {seconds:.0f} s", progress)
+
+
+def tell(message: str, progress: bool) -> None:
+    """Say ``message`` once: in the log when it shows INFO lines (a command has set it up), otherwise, with
+    ``progress``, on standard error (a 40 s pause should not be silent)."""
+    if logger.isEnabledFor(logging.INFO) and logger.hasHandlers():
+        logger.info(message)
+    elif progress:
+        print(message, file=sys.stderr, flush=True)
 
 
 def packaged_minilm_folder() -> Path:

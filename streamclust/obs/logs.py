@@ -2,8 +2,9 @@
 collector. ``logging.format: auto`` (the default) picks plain when stderr is a terminal, JSON otherwise.
 
 Extra fields under a secret-looking name (``sasl_password``, ``token``) are written as ``**********``.
-A progress line (``say``) puts its numbers in words in the message and, for machines, under ``numbers``: JSON
-lines carry them as fields of their own, plain lines leave them out (the message already says them).
+A progress line (``say``, defined beside the observer contract in ``streamclust/observer.py``) puts its numbers
+in words in the message and, for machines, under ``numbers``: JSON lines carry them as fields of their own,
+plain lines leave them out (the message already says them).
 """
 
 from __future__ import annotations
@@ -14,15 +15,12 @@ import sys
 import time
 from typing import IO, Any
 
+from streamclust.observer import NUMBERS, say
 from streamclust.redact import redacted
 
+__all__ = ["JsonFormatter", "PlainFormatter", "chosen_format", "say", "setup_logging"]
+
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()) | {"message", "asctime"}
-NUMBERS = "numbers"  # the extra field of a progress line: its numbers, for machines
-
-
-def say(logger: logging.Logger, message: str, **numbers: object) -> None:
-    """An INFO progress line: ``message`` for people, ``numbers`` as fields of a JSON line."""
-    logger.info(message, extra={NUMBERS: numbers})
 
 
 def _extras(record: logging.LogRecord) -> dict[str, Any]:

@@ -10,7 +10,8 @@ committed: an aborted batch is read again, and counting it twice would overstate
 ``streamclust_posts_consumed_total`` counts reads, so records read again after an abort count again; reads
 during the warm-up count when they happen (each report carries only the reads not reported before), and
 ``streamclust_pending_posts`` shows the posts held. Gauges that describe the engine (active clusters, model
-version, lag) follow every report.
+version, lag) follow every report, and so does ``streamclust_input_mismatch``: 1 for the setting the input does
+not match (the first records all lacked the field it names), 0 for the others.
 
 >>> from prometheus_client import CollectorRegistry
 >>> from streamclust.observer import HeldReport, WorkerReport
@@ -21,6 +22,9 @@ version, lag) follow every report.
 >>> metrics.observe_held(HeldReport(consumed=500, held=500, warmup_posts=2000))
 >>> metrics.registry.get_sample_value("streamclust_pending_posts")
 500.0
+>>> metrics.observe_batch(WorkerReport(result=None, consumed=100, input_mismatch="input.text_field"))
+>>> metrics.registry.get_sample_value("streamclust_input_mismatch", {"setting": "input.text_field"})
+1.0
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
 from streamclust.obs.histograms import BatchHistogram
-from streamclust.observer import HeldReport, TrainerProgress, WorkerReport
+from streamclust.observer import SAMPLE_LINES, SETTING_OF_REASON, HeldReport, TrainerProgress, WorkerReport
 from streamclust.result import BatchResult, BatchStats
 from streamclust.schema import ClusterEvent, EventKind
 
@@ -46,6 +50,7 @@ END_TO_END_SECONDS_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 3
 SIMILARITY_BUCKETS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1.0)
 RECONSTRUCTION_ERROR_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 RETRAIN_SECONDS_BUCKETS = (1.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
+INPUT_SETTINGS = tuple(f"input.{setting}" for setting in SETTING_OF_REASON.values())
 
 
 def registry_with_process_collectors() -> CollectorRegistry:
@@ -149,6 +154,15 @@ class WorkerMetrics:
             ["reason"],
             registry=registry,
         )
+        self.input_mismatch = Gauge(
+            f"{PREFIX}_input_mismatch",
+            f"1 when the first {SAMPLE_LINES} records read were all dead-lettered for lacking the field this "
+            "setting names (the log says which fields they have), until records decode as posts again.",
+            ["setting"],
+            registry=registry,
+        )
+        for setting in INPUT_SETTINGS:
+            self.input_mismatch.labels(setting=setting).set(0)
         self.batch_seconds = Histogram(
             f"{PREFIX}_batch_processing_seconds",
             "Time from a batch's first record in hand to its transaction committed.",
@@ -341,6 +355,7 @@ class WorkerMetrics:
 
     def observe_batch(self, report: WorkerReport) -> None:
         self.consumed.inc(report.consumed)
+        self._observe_input(report.input_mismatch)
         self.batch_seconds.observe(report.batch_seconds)
         self._observe_kafka(report)
         if report.committed:
@@ -359,6 +374,7 @@ class WorkerMetrics:
     def observe_held(self, report: HeldReport) -> None:
         """A poll of the warm-up: reads count now, and the held posts show as pending."""
         self.consumed.inc(report.consumed)
+        self._observe_input(report.input_mismatch)
         self.pending.set(report.held)
         self._assigned_count = report.assigned_partitions
         self.assigned_partitions.set(report.assigned_partitions)
@@ -371,6 +387,10 @@ class WorkerMetrics:
         self.rebalances.inc()
         self.partitions_assigned.inc(assigned)
         self.partitions_revoked.inc(revoked)
+
+    def _observe_input(self, mismatch: str | None) -> None:
+        for setting in INPUT_SETTINGS:
+            self.input_mismatch.labels(setting=setting).set(1 if setting == mismatch else 0)
 
     def _observe_kafka(self, report: WorkerReport) -> None:
         self._assigned_count = report.assigned_partitions

@@ -37,7 +37,7 @@ class ProgressLog:
         self.clock = clock
         self._say = say
         self._last_line_at = float("-inf")
-        self._warming_up = False
+        self._warming_up = False  # posts were held for the warm-up, or the warm-up ended in a reported batch
         self._labelling = False
         self._labelled_since = 0  # posts labelled since the last progress line
         self._counted_since = 0.0  # when that count started
@@ -58,6 +58,7 @@ class ProgressLog:
         )
 
     def observe_batch(self, report: WorkerReport) -> None:
+        self._warming_up |= report.first_model  # the warm-up may end inside the poll that began it
         if not report.committed:
             return  # the worker has warned; the batch is read again
         now = self.clock()
@@ -96,9 +97,9 @@ class ProgressLog:
         if self._warming_up:
             message = (
                 f"first model ready (version {version}, {clusters:,} clusters): "
-                f"labelled the {labelled:,} posts held for the warm-up"
+                f"labelled the first {labelled:,} posts"
             )
-        else:
+        else:  # a restored checkpoint, or shared mode's published model
             message = f"labelling with model version {version} ({clusters:,} clusters)"
         self._warming_up = False
         self._line(message, model_version=version, clusters=clusters, labelled=labelled)

@@ -135,6 +135,12 @@ class Timeline:
         return float(self.run.get("at", self.batches[0]["at"] if self.batches else 0.0))
 
 
+WRITTEN_BY = (
+    "`streamclust cluster FILE --timeline T` and `streamclust run --timeline T` write one, and so does "
+    "`streamclust demo` (out/demo/timeline.jsonl)"
+)
+
+
 def read_timeline(path: Path) -> Timeline:
     """Read a timeline file; a line that is not a timeline record is an InputError naming the line."""
     from streamclust.errors import InputError
@@ -143,10 +149,7 @@ def read_timeline(path: Path) -> Timeline:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as error:
-        raise InputError(
-            f"cannot read the timeline {path}: {error.strerror}; "
-            "`streamclust demo` writes one (out/demo/timeline.jsonl)"
-        ) from None
+        raise InputError(f"cannot read the timeline {path}: {error.strerror}; {WRITTEN_BY}") from None
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -167,5 +170,22 @@ def read_timeline(path: Path) -> Timeline:
             else:
                 raise ValueError(f"unknown record type {kind!r}")
         except (ValueError, KeyError, TypeError, AttributeError) as error:
-            raise InputError(f"{path}, line {number}: not a timeline record ({error})") from None
+            raise InputError(
+                f"{path}, line {number}: not a timeline record ({error}){what_it_holds(line)}. {WRITTEN_BY}"
+            ) from None
     return timeline
+
+
+def what_it_holds(line: str) -> str:
+    """``"; it holds cluster events ..."`` when the line is one of the other outputs, else ``""``."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return ""
+    if not isinstance(record, dict) or "type" in record:
+        return ""
+    if "kind" in record and "cluster_id" in record:
+        return "; it is a cluster event (the --events file), not a timeline"
+    if "post_id" in record:
+        return "; it is a label (the --labels file), not a timeline"
+    return ""

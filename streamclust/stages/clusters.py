@@ -17,7 +17,7 @@ from scipy.sparse import csr_matrix
 
 from streamclust.cluster.centroids import decay_counts, learning_rate_floor, update_centroids
 from streamclust.cluster.index import CentroidIndex, exact_similarities
-from streamclust.cluster.join_similarity import estimate_join_similarity
+from streamclust.cluster.join_similarity import JoinBar, estimate_join_similarity
 from streamclust.cluster.keywords import ClusterKeywords
 from streamclust.cluster.lexical import LexicalProfiles
 from streamclust.cluster.lifecycle import merge_rows
@@ -154,7 +154,7 @@ class Clusters:
             weighted,
             nearest.candidates,
             self.settings.semantic_weight,
-            self.join_similarity,
+            self.join_bar,
             self.settings.settle_passes,
         )
 
@@ -168,9 +168,21 @@ class Clusters:
         weight = self.settings.semantic_weight
         return weight * latent + (1.0 - weight) * lexical, latent
 
+    @property
+    def join_bar(self) -> JoinBar:
+        """The similarity a cluster needs to take a post, by its size (``cluster/join_similarity.py``)."""
+        return JoinBar(
+            self.join_similarity,
+            self.join_similarity / self.settings.join_fraction,
+            self.settings.size_leniency,
+        )
+
     def accepts(self, rows: np.ndarray, similarities: np.ndarray) -> np.ndarray:
         """Whether each post's nearest cluster takes it: there is one, and the post is similar enough."""
-        return (rows >= 0) & (similarities >= self.join_similarity)
+        if len(self.table) == 0:
+            return np.zeros(len(rows), dtype=bool)
+        bars = self.join_bar.of(self.table.counts)
+        return (rows >= 0) & (similarities >= bars[np.maximum(rows, 0)])
 
     def ids_of(self, rows: np.ndarray) -> np.ndarray:
         """The cluster id of each row (-1 stays -1)."""
@@ -286,7 +298,7 @@ class Clusters:
         need no carrying: they do not depend on the model."""
         carried = carry_clusters(
             self.table.centroids,
-            np.full(len(self.table), self.join_similarity),
+            np.full(len(self.table), self.join_similarity),  # re-encoded from confident members only
             self.table.similarity_mean,
             self.table.similarity_var,
             old,

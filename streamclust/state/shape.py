@@ -55,15 +55,17 @@ def fingerprint(shape: dict[str, Any]) -> str:
 def check_fits(saved: dict[str, Any], engine: SnapshotEngine) -> None:
     """Raise CheckpointError naming every setting in which the checkpoint and the engine differ."""
     current = describe_shape(engine)
-    differences = [
-        f"{SETTING_OF.get(key, key)}: checkpoint {saved.get(key)!r}, settings {value!r}"
+    differences = {  # one per setting: of two keys a setting decides, the later says it best (term_columns)
+        SETTING_OF.get(
+            key, key
+        ): f"{SETTING_OF.get(key, key)}: checkpoint {saved.get(key)!r}, settings {value!r}"
         for key, value in current.items()
         if saved.get(key) != value
-    ]
+    }
     if differences:
         raise CheckpointError(
             "the checkpoint does not fit these settings ("
-            + "; ".join(differences)
+            + "; ".join(differences.values())
             + "). Run with the settings the checkpoint was written with, or start a fresh model "
             "(an empty state_dir, or another kafka.state_topic)"
         )

@@ -16,6 +16,7 @@ from tokenizers.pre_tokenizers import Whitespace
 from streamclust.errors import ModelError
 from streamclust.featurize import static
 from streamclust.featurize.static import load_static_embedder, normalise_rows
+from streamclust.obs.logs import setup_logging
 
 VOCABULARY = ["[UNK]", "[PAD]", "card", "lost", "stolen", "refund", "money", "back"]
 
@@ -92,6 +93,21 @@ def test_minilm_is_distilled_once_then_read_from_the_cache(
     assert sorted(path.name for path in cache.iterdir()) == ["model2vec-minilm-8"]
     np.testing.assert_array_equal(first, second)
     assert "distilling the static model once" in capsys.readouterr().err
+
+
+def test_with_the_log_set_up_by_a_command_the_distillation_is_announced_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(
+        static, "import_distill", lambda: lambda **kwargs: tiny_model(dims=kwargs["pca_dims"])
+    )
+    setup_logging("INFO", "plain")  # as `streamclust run` does
+
+    load_static_embedder("minilm-distilled", dims=8, cache_dir=tmp_path)
+
+    lines = capsys.readouterr().err.splitlines()
+    assert [line for line in lines if "distilling the static model once" in line] == [lines[0]]
+    assert len(lines) == 2 and "static model ready after" in lines[1]
 
 
 def test_missing_model2vec_names_the_pip_command(model_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-import streamclust.io.files.missing_field
+import streamclust.io.missing_field
 from streamclust.cli import main
-from streamclust.io.files.missing_field import SAMPLE_LINES
+from streamclust.io.missing_field import SAMPLE_LINES
 
 CONFIG = """
 featurize: {kind: hashing, n_features: 4096, ngram_max: 1}
@@ -125,7 +125,7 @@ def test_without_labels_the_labels_go_to_stdout_and_the_summary_to_stderr(
 
 
 def test_the_module_example_runs() -> None:
-    assert doctest.testmod(streamclust.io.files.missing_field).failed == 0
+    assert doctest.testmod(streamclust.io.missing_field).failed == 0
 
 
 def test_a_reader_that_stops_early_stops_the_run_with_a_message_not_a_traceback(

@@ -8,6 +8,7 @@ import itertools
 import json
 import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -23,18 +24,32 @@ state: {checkpoint_every_posts: 400, keep: 3}
 """
 
 
+@dataclass(frozen=True)
+class FileRun:
+    config: Path
+    posts: Path
+    labels: Path
+    state: Path
+
+
+@pytest.fixture(scope="module")
+def file_run(tmp_path_factory: pytest.TempPathFactory) -> FileRun:
+    """A file-mode run of a tenth of Banking77 with a state directory (three checkpoints kept)."""
+    folder = tmp_path_factory.mktemp("inspect")
+    run = FileRun(*(folder / name for name in ("c.yaml", "posts.jsonl", "labels.jsonl", "state")))
+    run.config.write_text(CONFIG)
+    with gzip.open(BANKING77, "rt", encoding="utf-8") as lines:
+        run.posts.write_text("".join(itertools.islice(lines, 0, None, 10)))
+    command = ["cluster", str(run.posts), "--config", str(run.config), "--labels", str(run.labels)]
+    assert main([*command, "--state-dir", str(run.state), "--quiet"]) == 0
+    return run
+
+
 @pytest.mark.timeout(300, func_only=True)
 def test_inspect_reads_the_clusters_of_a_state_directory(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    file_run: FileRun, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config, posts, labels, state = (
-        tmp_path / name for name in ("c.yaml", "posts.jsonl", "labels.jsonl", "state")
-    )
-    config.write_text(CONFIG)
-    with gzip.open(BANKING77, "rt", encoding="utf-8") as lines:
-        posts.write_text("".join(itertools.islice(lines, 0, None, 10)))
-    run = ["cluster", str(posts), "--config", str(config), "--labels", str(labels), "--state-dir", str(state)]
-    assert main([*run, "--quiet"]) == 0
+    config, posts, labels, state = file_run.config, file_run.posts, file_run.labels, file_run.state
     capsys.readouterr()
 
     assert (
@@ -57,6 +72,21 @@ def test_inspect_reads_the_clusters_of_a_state_directory(
     texts = {json.loads(line)["id"]: json.loads(line)["text"] for line in posts.read_text().splitlines()}
     for post_id in last_three:
         assert post_id in detail and texts[post_id].split()[0] in detail
+
+
+@pytest.mark.timeout(300, func_only=True)
+def test_inspect_without_the_runs_config_names_the_settings_that_differ(
+    file_run: FileRun, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+
+    assert main(["inspect", "--state-dir", str(file_run.state)]) == 2
+
+    message = capsys.readouterr().err
+    assert "can be read with these settings; pass the --config of the run that wrote them" in message
+    assert message.count("featurize.kind: checkpoint 'hashing', settings 'static'") == 3, "each checkpoint"
+    assert message.count("featurize.n_features:") == 3, "one line per setting"
+    assert "unreadable" not in message
 
 
 def test_inspect_says_what_to_pass_when_the_directory_has_no_checkpoint(

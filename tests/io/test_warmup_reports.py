@@ -4,10 +4,12 @@ stays 'not ready' until the model is warm. Broker-free: a scripted consumer and 
 from __future__ import annotations
 
 import json
+import logging
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from kafka import TopicPartition
 from prometheus_client import CollectorRegistry
 
@@ -15,6 +17,7 @@ from streamclust.config import Settings
 from streamclust.io.kafka.worker.batch_loop import KafkaWorker
 from streamclust.io.kafka.worker.committer import TransactionJob, TransactionOutcome
 from streamclust.obs.metrics import WorkerMetrics
+from streamclust.obs.progress_log import ProgressLog
 from streamclust.observer import HeldReport, WorkerReport
 from streamclust.testing import FirstWordEngine
 
@@ -152,3 +155,42 @@ def test_readiness_stays_off_through_the_whole_warm_up_and_turns_on_with_the_mod
         readiness.append(worker.is_ready())
 
     assert readiness == [False, False, False, False, False, True]
+
+
+def test_a_warm_up_that_ends_inside_the_first_poll_is_announced_as_the_first_model() -> None:
+    lines: list[str] = []
+    worker = warming_worker(polls_of([150]), ProgressLog(say=lines.append))
+
+    worker.run_once()  # 150 posts in one poll: the model is trained and labels them all at once
+
+    assert len(lines) == 1 and lines[0].startswith("first model ready (version 1, ")
+    assert lines[0].endswith("labelled the first 150 posts")
+
+
+def test_a_worker_whose_model_is_warm_from_the_start_names_the_model_it_labels_with() -> None:
+    lines: list[str] = []
+    worker = warming_worker(polls_of([150]), ProgressLog(say=lines.append))
+    worker.engine = FirstWordEngine(warmup_posts=0)  # as a restored checkpoint is
+
+    worker.run_once()
+
+    assert len(lines) == 1 and lines[0].startswith("labelling with model version 1 (")
+
+
+def test_input_that_goes_quiet_during_the_warm_up_is_told_once_with_the_posts_held(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    worker = warming_worker(polls_of([40]))
+    worker.idle_flush_seconds = 30.0
+    worker.run_once()  # 40 posts held
+    worker._last_record_at -= 6  # then 6 s without a record
+
+    with caplog.at_level(logging.INFO, logger="streamclust.kafka"):
+        worker.run_once()
+        worker.run_once()
+
+    told = [record.getMessage() for record in caplog.records if "input quiet" in record.getMessage()]
+    assert told == [
+        "input quiet with 40 of 100 posts held for the warm-up; they are labelled after 30 s without new posts "
+        "(--idle-flush-seconds)"
+    ]

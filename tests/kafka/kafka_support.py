@@ -144,6 +144,20 @@ class CommittedReader:
             for batch in polled.values():
                 self.records.extend(batch)
 
+    def read_to_end(self, timeout: float = 60.0) -> list[Any]:
+        """Poll until every partition is read up to its end as it is now (the last stable offset: what is
+        committed), or ``timeout`` seconds passed; returns all records. Unlike ``read_for``, a slow machine
+        cannot make it stop short."""
+        ends = self.consumer.end_offsets(self.partitions)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if all(self.consumer.position(tp) >= ends[tp] for tp in self.partitions):
+                break
+            polled = self.consumer.poll(timeout_ms=200)
+            for batch in polled.values():
+                self.records.extend(batch)
+        return self.records
+
     def read_until(self, count: int, timeout: float) -> list[Any]:
         """Poll until ``count`` records have been seen or ``timeout`` seconds passed; returns all records."""
         deadline = time.monotonic() + timeout

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,22 @@ def test_produce_sends_jsonl_and_csv_keyed_by_post_id(stream: Stream, tmp_path: 
         b'{"id": 7, "text": "how do I top up"}': b"7",
         json.dumps({"id": "c1", "text": "exchange rate, please"}).encode(): b"c1",
     }
+
+
+def test_produce_before_the_first_run_says_the_input_topic_is_missing_and_that_run_creates_it(
+    stream: Stream, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    posts = tmp_path / "posts.jsonl"
+    posts.write_text('{"id": "j1", "text": "my card was declined"}\n', encoding="utf-8")
+
+    started = time.monotonic()
+    code = main(["produce", str(posts), "--config", str(stream.config)])
+
+    assert code == 2 and time.monotonic() - started < 30, "at once, not after a minute's wait for metadata"
+    message = capsys.readouterr().err
+    assert f"the input topic {stream.topic('input')!r} does not exist on {stream.bootstrap}" in message
+    assert "`streamclust run` with the same settings creates it" in message
+    assert f"--create --topic {stream.topic('input')} --partitions 3" in message
 
 
 def test_tail_prints_records_and_stops(stream: Stream, capsys: pytest.CaptureFixture[str]) -> None:

@@ -51,9 +51,9 @@ def test_events_and_catalog_are_committed_with_the_labels(
     assert worker.terminate() == 0, worker.log_tail()
 
     events = CommittedReader(stream.bootstrap, stream.topic("events"))
-    events.read_for(2.0)
+    events.read_to_end()
     catalog = CommittedReader(stream.bootstrap, stream.topic("catalog"))
-    catalog.read_for(2.0)
+    catalog.read_to_end()
     created = {
         json.loads(record.value)["cluster_id"]
         for record in events.records

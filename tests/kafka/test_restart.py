@@ -131,7 +131,7 @@ def test_sigkill_and_restart_keeps_the_model_and_its_cluster_ids(
     labels.read_until(POSTS, timeout=180)
     producer.join(timeout=60)
     assert second.terminate() == 0, second.log_tail()  # a clean stop writes a last checkpoint
-    labels.read_for(2.0)
+    labels.read_to_end()
 
     counts = labels.keys()
     assert set(counts) == {key.decode() for key, _ in posts}

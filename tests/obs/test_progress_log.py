@@ -61,9 +61,38 @@ def test_a_run_says_warm_up_first_model_then_rate_and_lag_every_few_seconds(
     assert lines == [
         "warming up: 100 of 2,000 posts held until the first model is trained",
         "warming up: 1,100 of 2,000 posts held until the first model is trained",
-        "first model ready (version 1, 9 clusters): labelled the 2,000 posts held for the warm-up",
+        "first model ready (version 1, 9 clusters): labelled the first 2,000 posts",
         "labelling 30 posts/s, lag 12 records, 12 clusters",
     ]
+
+
+def test_a_warm_up_that_ends_inside_the_first_poll_still_says_the_first_model_is_ready(
+    make_report: ReportFactory,
+) -> None:
+    lines: list[str] = []
+    progress = ProgressLog(clock=Clock(), say=lines.append)
+    warm = {"model_version": 1, "active_clusters": 6}
+
+    progress.observe_batch(
+        labelled_report(
+            make_report, similarities=[0.9] * 500, outliers=[False] * 500, stats=warm, first_model=True
+        )
+    )
+
+    assert lines == ["first model ready (version 1, 6 clusters): labelled the first 500 posts"]
+
+
+def test_a_first_model_whose_batch_aborted_is_announced_when_it_commits(make_report: ReportFactory) -> None:
+    lines: list[str] = []
+    progress = ProgressLog(clock=Clock(), say=lines.append)
+    warm = {"model_version": 1, "active_clusters": 6}
+
+    progress.observe_batch(
+        labelled_report(make_report, stats=warm, first_model=True, committed=False, aborted=True)
+    )
+    progress.observe_batch(labelled_report(make_report, stats=warm))  # read again: the model is not new to it
+
+    assert lines == ["first model ready (version 1, 6 clusters): labelled the first 3 posts"]
 
 
 def test_a_restored_worker_says_which_model_it_labels_with(make_report: ReportFactory) -> None:

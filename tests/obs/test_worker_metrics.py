@@ -97,6 +97,33 @@ def test_a_batch_of_dead_letters_only_has_no_engine_result(metrics: WorkerMetric
     assert value(metrics, "streamclust_posts_labelled_total") == 0
 
 
+def test_input_that_does_not_match_the_settings_shows_the_setting_until_posts_decode_again(
+    metrics: WorkerMetrics, make_report: ReportFactory
+) -> None:
+    def mismatch() -> dict[str, float | None]:
+        return {
+            setting: value(metrics, "streamclust_input_mismatch", setting=setting)
+            for setting in ("input.text_field", "input.id_field")
+        }
+
+    assert mismatch() == {"input.text_field": 0, "input.id_field": 0}, "both are there before any record"
+
+    metrics.observe_batch(
+        WorkerReport(
+            result=None, consumed=100, deadlettered={"missing_text": 100}, input_mismatch="input.text_field"
+        )
+    )
+    assert mismatch() == {"input.text_field": 1, "input.id_field": 0}
+
+    metrics.observe_held(
+        HeldReport(consumed=40, held=40, warmup_posts=200, input_mismatch="input.text_field")
+    )
+    assert mismatch() == {"input.text_field": 1, "input.id_field": 0}, "the warm-up's reports carry it too"
+
+    metrics.observe_batch(make_report())  # the records decode as posts again
+    assert mismatch() == {"input.text_field": 0, "input.id_field": 0}
+
+
 def test_lag_is_a_gauge_per_partition_and_revoked_partitions_disappear(
     metrics: WorkerMetrics, make_report: ReportFactory
 ) -> None:

@@ -100,6 +100,21 @@ def test_a_file_that_is_not_a_timeline_is_refused_with_the_line_number(tmp_path:
     assert "line 2: not a timeline record" in capsys.readouterr().err
 
 
+def test_the_events_file_given_as_a_timeline_is_named_with_the_option_that_writes_one(
+    tmp_path: Path, capsys
+) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text('{"kind": "created", "cluster_id": 3, "size": 9.0, "at": 1.0}\n', encoding="utf-8")
+
+    assert main(["report", "--timeline", str(events), "--out", str(tmp_path / "r.html")]) == 2
+
+    message = capsys.readouterr().err
+    assert (
+        "line 1: not a timeline record" in message and "it is a cluster event (the --events file)" in message
+    )
+    assert "`streamclust cluster FILE --timeline T` and `streamclust run --timeline T` write one" in message
+
+
 def unescape(text: str) -> str:
     import html
 

@@ -27,13 +27,12 @@ def checkpoint_catalogs(path: Path, settings: Settings) -> dict[int, list[Catalo
             f"no checkpoint in {path}; give the --state-dir a file-mode run wrote (streamclust cluster --state-dir)"
         )
     history: dict[int, list[CatalogEntry]] = defaultdict(list)
+    failures: list[str] = []  # "<file name>: <why>", for every checkpoint that cannot be read
     for checkpoint in checkpoints:
         try:
             engine = restore(decode_state(read_checkpoint(checkpoint)), settings)
         except (CheckpointError, OSError) as error:
-            log.warning(
-                "skipping an unreadable checkpoint", extra={"path": str(checkpoint), "error": str(error)}
-            )
+            failures.append(f"{checkpoint.name}: {error}")
             continue
         try:
             for entry in engine.catalog():
@@ -42,8 +41,11 @@ def checkpoint_catalogs(path: Path, settings: Settings) -> dict[int, list[Catalo
             engine.close()
     if not history:
         raise CheckpointError(
-            f"no checkpoint in {path} could be read with these settings; pass the run's --config"
+            f"no checkpoint in {path} can be read with these settings; pass the --config of the run that wrote "
+            "them (streamclust cluster --config ... --state-dir ...):\n  " + "\n  ".join(failures)
         )
+    for failure in failures:
+        log.warning(f"skipping a checkpoint that cannot be read: {failure}")
     return dict(history)
 
 

@@ -17,7 +17,7 @@ from typing import IO, Any, Literal
 from streamclust.config import InputSettings
 from streamclust.errors import InputError
 from streamclust.io.decode import DecodeFailure, decode_json, post_from_mapping, short
-from streamclust.io.files.missing_field import MissingFieldCheck
+from streamclust.io.missing_field import MissingFieldCheck
 from streamclust.schema import Post
 
 Format = Literal["jsonl", "csv"]

@@ -1,12 +1,14 @@
 """Replay a file of posts into the input topic.
 
 JSONL lines are sent as they are (bad lines too, so the dead-letter path can be demonstrated), CSV rows become
-JSON objects. The key is the post's id when it has one.
+JSON objects. The key is the post's id when it has one. An input topic that does not exist yet stops the
+replay at once with what to do (the worker creates it), instead of a minute's wait for its metadata.
 """
 
 from __future__ import annotations
 
 import csv
+import difflib
 import gzip
 import io
 import json
@@ -17,8 +19,9 @@ from pathlib import Path
 from typing import IO, cast
 
 from streamclust.config import KafkaSettings
-from streamclust.errors import InputError
-from streamclust.io.kafka.clients import connect_producer, connection_config
+from streamclust.errors import InputError, KafkaSetupError
+from streamclust.io.kafka.clients import connect_admin, connect_producer, connection_config
+from streamclust.io.kafka.topics import worker_topics
 
 
 def open_text(path: Path) -> IO[bytes]:
@@ -72,6 +75,7 @@ def produce_records(
 ) -> int:
     """Send (key, value) records to ``kafka.input_topic`` at ``rate`` records/s (0: flat out) until
     ``limit`` or ``should_stop()``; returns how many were sent."""
+    require_input_topic(kafka)
     producer = connect_producer(connection_config(kafka) | {"linger_ms": 5, "acks": "all"}, give_up_after=60)
     started = time.monotonic()
     sent = 0
@@ -89,3 +93,23 @@ def produce_records(
     finally:
         producer.close()
     return sent
+
+
+def require_input_topic(kafka: KafkaSettings) -> None:
+    """Raise KafkaSetupError, saying what to do, when ``kafka.input_topic`` does not exist on the broker."""
+    admin = connect_admin(kafka, give_up_after=60)
+    try:
+        existing = sorted(admin.list_topics())
+    finally:
+        admin.close()
+    topic = kafka.input_topic
+    if topic in existing:
+        return
+    close = difflib.get_close_matches(topic, [name for name in existing if not name.startswith("__")], n=1)
+    meant = f" Did you mean {close[0]!r}?" if close else ""
+    create = worker_topics(kafka)[0].create_command(kafka.bootstrap_servers)
+    raise KafkaSetupError(
+        f"the input topic {topic!r} does not exist on {kafka.bootstrap_servers}.{meant} `streamclust run` with "
+        "the same settings creates it (and its other topics) when it starts: start the worker first, then "
+        f"produce. Or create it yourself: {create}"
+    )

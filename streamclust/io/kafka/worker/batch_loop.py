@@ -20,6 +20,11 @@ Exactly once, step by step:
   changes for the engine: it still sees every batch in order, in this process, and checkpoints are captured
   right after the batch they belong to.
 
+Input that does not match the settings: when the first ``SAMPLE_LINES`` records read are all rejected for the
+same missing field (``MissingFieldCheck``, as in file mode), the worker logs one warning naming the fields the
+records have and the setting to change, and reports the setting (``streamclust_input_mismatch``) until records
+decode again. It does not stop: those records are dead letters like any other.
+
 A durable model (an engine that offers the snapshot contract; ``durability/checkpointing.py``): before joining
 the group the worker restores the
 group's newest checkpoint from the state topic and learns again the posts committed after it. Once warm, the
@@ -42,6 +47,7 @@ from kafka.errors import KafkaError
 
 from streamclust.config import Settings
 from streamclust.errors import KafkaSetupError
+from streamclust.io.decode import DecodeFailure
 from streamclust.io.kafka.clients import (
     BrokerWatch,
     connect_admin,
@@ -58,7 +64,8 @@ from streamclust.io.kafka.records import DeadLetter, catalog_record, event_recor
 from streamclust.io.kafka.topics import ensure_topics
 from streamclust.io.kafka.worker.committer import Committer, TransactionJob, TransactionOutcome
 from streamclust.io.kafka.worker.uncommitted import UncommittedBatch
-from streamclust.observer import HeldReport, WorkerObserver, WorkerReport
+from streamclust.io.missing_field import MissingFieldCheck
+from streamclust.observer import HeldReport, WorkerObserver, WorkerReport, say
 from streamclust.result import ClusterEngine, LabelBatch
 from streamclust.schema import CatalogEntry, Post
 
@@ -73,6 +80,9 @@ NOT_CONNECTED = "the worker is not connected; call connect() or run() first"
 # Back-off between tries of a batch transaction that failed (not for a fence or a rebalance): doubling.
 RETRY_FIRST_SECONDS = 0.5
 RETRY_LONGEST_SECONDS = 30.0
+
+# Input quiet this long during the warm-up: say how many posts are held and when they will be labelled.
+IDLE_NOTICE_SECONDS = 5.0
 
 
 def retry_delay(failures: int) -> float:
@@ -142,6 +152,7 @@ class KafkaWorker:
         self._rewind_needed = False
         self._assigned: set[TopicPartition] = set()
         self._last_record_at = time.monotonic()
+        self._idle_told = False  # the log has said that the input went quiet during this warm-up
         self._last_full_catalog_at = time.monotonic()
         # what clusters() serves (/clusters): a copy refreshed by catalog_updates, not the model itself
         self.served_catalog: list[CatalogEntry] = []
@@ -154,6 +165,8 @@ class KafkaWorker:
         self.failed_transactions = 0  # batch transactions failed in a row (not fences or rebalances)
         self._retry_at = 0.0  # monotonic time the next batch may be read after a failed transaction
         self._give_up = False  # retries exhausted: nothing more may be committed
+        self.input_check = MissingFieldCheck(settings.input, "kafka")
+        self.input_mismatch: str | None = None  # the setting the input does not match, until a post decodes
 
     # -- WorkerStatus ---------------------------------------------------------------------------------------
 
@@ -293,16 +306,35 @@ class KafkaWorker:
             self._process_records(records, now)
         elif self.in_flight is not None:
             self._await_in_flight()
-        elif self._pending_posts and time.monotonic() - self._last_record_at > self.idle_flush_seconds:
+        elif self._pending_posts and self._idle_for() > self.idle_flush_seconds:
             log.info("input idle; labelling held posts", extra={"held": self._pending_posts})
             self._run_engine([], now, flush=True)
+        elif self._pending_posts and not self._idle_told and self._idle_for() > IDLE_NOTICE_SECONDS:
+            self._tell_idle()
         elif self._touched and not self.uncommitted:
             self._send_catalog()
         self._pending_posts = len(self.engine.pending_post_ids)
+        self._idle_told &= self._pending_posts > 0
         if self.uncommitted and self._pending_posts == 0:
             self._commit(now)
         elif records and self._pending_posts:
             self._report_held()
+
+    def _idle_for(self) -> float:
+        return time.monotonic() - self._last_record_at
+
+    def _tell_idle(self) -> None:
+        """Once per warm-up: the input went quiet with posts held; say how many and when they are labelled."""
+        self._idle_told = True
+        held, warmup, wait = self._pending_posts, self.settings.encoder.warmup_posts, self.idle_flush_seconds
+        say(
+            log,
+            f"input quiet with {held:,} of {warmup:,} posts held for the warm-up; they are labelled after "
+            f"{wait:g} s without new posts (--idle-flush-seconds)",
+            held=held,
+            warmup_posts=warmup,
+            idle_flush_seconds=wait,
+        )
 
     def _process_records(self, records: list[Any], now: float) -> None:
         """Decode the records, send the posts through the engine, hold the other records as dead letters."""
@@ -318,16 +350,51 @@ class KafkaWorker:
             batch.dead_letters.append(
                 DeadLetter.from_record(failure.position, failure.reason, failure.detail)
             )
+        checking = self.input_check.watching
+        if checking:
+            self._show_input_check(records, decoded, failures)
+        self._check_input(found_now=checking and self.input_check.mismatch is not None, posts=len(decoded))
         if decoded:
             self._run_engine(decoded, now)
             self.checkpointing.learned(records, len(decoded), now)
+
+    def _show_input_check(
+        self, records: list[Any], decoded: list[tuple[Post, Any]], failures: list[DecodeFailure]
+    ) -> None:
+        """Show ``MissingFieldCheck`` each record in the order read: its post, or why it is not one."""
+        outcome: dict[int, Post | DecodeFailure] = {id(record): post for post, record in decoded}
+        outcome.update((id(failure.position), failure) for failure in failures)
+        for record in records:
+            if not self.input_check.watching:
+                return
+            self.input_check.see(outcome[id(record)])
+
+    def _check_input(self, *, found_now: bool, posts: int) -> None:
+        """One warning when the first records show the input does not match the settings; the mismatch is
+        reported until records decode as posts again (in the same poll, when those after the first ones do)."""
+        if found_now:
+            self.input_mismatch = self.input_check.setting
+            log.warning(
+                f"{self.input_check.mismatch}\nThe worker goes on, sending such records to the dead-letter topic "
+                f"{self.kafka.deadletter_topic!r}; restart it once the setting is changed.",
+                extra={
+                    "setting": self.input_mismatch,
+                    "fields_found": self.input_check.fields_found,
+                    "records": self.input_check.seen,
+                },
+            )
+        if self.input_mismatch is not None and posts:
+            log.info("records decode as posts again", extra={"setting": self.input_mismatch})
+            self.input_mismatch = None
 
     def _run_engine(self, decoded: list[tuple[Post, Any]], now: float, *, flush: bool = False) -> None:
         """``engine.process`` (or ``flush``) on the posts (each with its record); the posts it cannot take become
         dead letters."""
         held = self._held
         posts = [post for post, _ in decoded]
+        cold = self.engine.model_version == 0
         guarded = process_guarded(self.engine, posts, now, [post for post, _ in held], flush=flush)
+        self.uncommitted.first_model |= cold and self.engine.model_version > 0
         candidates = [*held, *decoded]
         for index, detail in sorted(guarded.culprits.items()):
             letter = DeadLetter.from_record(candidates[index][1], "engine_error", detail)
@@ -624,6 +691,8 @@ class KafkaWorker:
             events=list(batch.events),
             checkpoint_bytes=0 if checkpoint is None else checkpoint.size_bytes,
             failed_transactions=self.failed_transactions,
+            input_mismatch=self.input_mismatch,
+            first_model=batch.first_model,
         )
         for observer in self.observers:
             observer.observe_batch(report)
@@ -638,6 +707,7 @@ class KafkaWorker:
             warmup_posts=self.settings.encoder.warmup_posts,
             lag=self._lag(),
             assigned_partitions=len(self._assigned),
+            input_mismatch=self.input_mismatch,
         )
         for observer in self.observers:
             observer.observe_held(report)

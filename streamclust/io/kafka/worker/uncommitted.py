@@ -29,6 +29,7 @@ class UncommittedBatch:
     reported: int = 0  # of ``consumed``, the records already reported to observers (while held)
     last_result: BatchResult | None = None
     started_at: float | None = None  # monotonic time the first record was in hand
+    first_model: bool = False  # the warm-up ended in this span: its labels are the first model's
 
     def __bool__(self) -> bool:
         return self.consumed > 0

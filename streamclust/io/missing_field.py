@@ -3,7 +3,7 @@
 When the first ``SAMPLE_LINES`` records of a file are all rejected because the same field is missing (a CSV whose
 text column is ``body``, read with ``input.text_field: text``), the input and the settings disagree: file mode
 stops and says which fields the records have and which setting to change. A shorter file gets the same message
-at its end.
+at its end. The Kafka worker feeds it the records it reads (format ``"kafka"``) and warns instead of stopping.
 
 >>> from streamclust.config import InputSettings
 >>> check = MissingFieldCheck(InputSettings(), "csv")
@@ -25,21 +25,22 @@ from typing import Any
 
 from streamclust.config import InputSettings
 from streamclust.io.decode import DecodeFailure
+from streamclust.observer import SAMPLE_LINES, SETTING_OF_REASON
 from streamclust.schema import Post
 
-SAMPLE_LINES = 100
-SETTING_OF_REASON = {"missing_text": "text_field", "missing_id": "id_field"}
+UNIT_OF_FORMAT = {"csv": "rows", "jsonl": "lines", "kafka": "records"}
 MAX_DEPTH = 3  # nested fields are listed as dotted paths down to this depth
 MAX_FIELDS_SHOWN = 30
 
 
 class MissingFieldCheck:
     """Watches the first ``SAMPLE_LINES`` records. ``mismatch`` is set, once that many were seen, when all were
-    rejected for the same missing field; ``verdict(at_end=True)`` says the same of a shorter input."""
+    rejected for the same missing field, and ``setting`` names the setting to change (``input.text_field``);
+    ``verdict(at_end=True)`` says the same of a shorter input."""
 
     def __init__(self, fields: InputSettings, fmt: str) -> None:
         self.fields = fields
-        self.rows = "rows" if fmt == "csv" else "lines"
+        self.rows = UNIT_OF_FORMAT.get(fmt, "lines")
         self.seen = 0
         self.reasons: set[str] = set()
         self.found: dict[str, None] = {}  # the field paths of the rejected records, in the order met
@@ -49,6 +50,18 @@ class MissingFieldCheck:
     @property
     def watching(self) -> bool:
         return self.seen < SAMPLE_LINES and len(self.reasons) <= 1
+
+    @property
+    def setting(self) -> str | None:
+        """The setting the input does not match (``input.text_field``), once ``mismatch`` is set."""
+        if self.mismatch is None:
+            return None
+        return f"input.{SETTING_OF_REASON[next(iter(self.reasons))]}"
+
+    @property
+    def fields_found(self) -> list[str]:
+        """The field paths of the rejected records, in the order met (at most MAX_FIELDS_SHOWN)."""
+        return list(self.found)[:MAX_FIELDS_SHOWN]
 
     def see(self, record: Post | DecodeFailure) -> None:
         if not self.watching:
@@ -85,7 +98,7 @@ class MissingFieldCheck:
         current = getattr(self.fields, setting)
         counted = f"the first {self.seen}" if self.seen >= SAMPLE_LINES else f"all {self.seen}"
         columns = "columns" if self.rows == "rows" else "fields"
-        shown = list(self.found)[:MAX_FIELDS_SHOWN]
+        shown = self.fields_found
         suggestion = self.suggest(setting, shown)
         return (
             f"the input does not match the settings: {counted} {self.rows} were rejected as {reason} "
