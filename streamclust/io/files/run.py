@@ -3,7 +3,7 @@ whatever the input holds.
 
 Every unreadable line or row becomes a reject with its reason and line number and the run goes on. Reading
 stops early only at damage (a truncated or corrupt gzip, a read error), on Ctrl-C, or when the first lines all
-lack the field the settings name (``missing_field.py``); either way the posts read so far, including those
+lack the field the settings name (``io/missing_field.py``); either way the posts read so far, including those
 held for warm-up, are labelled before the run ends. ``FileRunSummary.exit_code`` says
 how it ended.
 
