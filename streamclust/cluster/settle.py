@@ -14,8 +14,9 @@ Similarities are the engine's blend, ``semantic_weight * latent cosine + (1 - se
 cosine``, computed from sums: a cluster is ``count * centroid + the latents of the batch's posts in it`` and
 ``profile + their TF-IDF rows``, which is what the centroid update (``cluster/centroids.py``, rate ``m / n``)
 and the profile update will make of it. An existing cluster is only a post's option when it is among the post's
-candidates (the FAISS neighbours ``Clusters.nearest`` scored), whose similarity before the batch is known; a
-pass costs one product of the batch with the sums of its local clusters, not a search.
+candidates (the FAISS neighbours ``Clusters.nearest`` scored), whose similarity before the batch is known. So
+each post has few options (its candidates the batch touched, and the batch's new groups), and a pass scores only
+those: a gather of the local sums per post, not a product of the batch with every local cluster.
 
 >>> import numpy as np
 >>> from scipy.sparse import csr_matrix
@@ -82,100 +83,189 @@ def settle(
     groups numbered again from 0 in order of their first post.
 
     The local clusters are those of the first choice (a group may end empty, a touched cluster may keep no
-    batch post). Each post's dots with the local clusters' batch sums are computed once; after a pass only the
-    columns of the clusters that gained or lost a post are brought up to date."""
+    batch post): the touched rows first, then the opened groups."""
     latents = np.ascontiguousarray(latents, dtype=np.float32)
+    bar = JoinBar.fixed(threshold)
     rows, groups = choice.rows.copy(), choice.groups.copy()
     touched, opened = np.unique(rows[groups < 0]), np.unique(groups[groups >= 0])
-    n_local = len(touched) + len(opened)
-    before_latent, before_lexical = similarities_before(candidates, touched)
-    before_lexical_dots = before_lexical * candidates.lexical_norms[touched]
-    latent_side = BatchSums(latents, local_index(rows, groups, touched, opened), n_local)
-    lexical_side = BatchSums(weighted, local_index(rows, groups, touched, opened), n_local)
+    n_touched, n_local = len(touched), len(touched) + len(opened)
+    options = Options.of(candidates, touched, n_local)
+    latent_side = Channel(latents, options, candidates.latent, candidates.counts[touched])
+    lexical_side = Channel(
+        weighted,
+        options,
+        candidates.lexical * candidates.lexical_norms[candidates.rows],
+        np.ones(n_touched),
+        candidates.lexical_norms[touched],
+    )
+    changed: np.ndarray | None = None  # local clusters whose posts changed in the last pass (None: all)
     for _ in range(passes):
         own = local_index(rows, groups, touched, opened)
-        latent = leave_one_out_cosine(latent_side, own, before_latent, candidates.counts[touched])
-        lexical = leave_one_out_cosine(
-            lexical_side,
-            own,
-            before_lexical_dots,
-            np.ones(len(touched)),
-            candidates.lexical_norms[touched],
-        )
+        own_slot = options.slot_of(own)
+        members = membership(own, n_local)
+        latent_side.refresh(members, changed)
+        lexical_side.refresh(members, changed)
+        latent = latent_side.leave_one_out_cosine(own, own_slot)
+        lexical = lexical_side.leave_one_out_cosine(own, own_slot)
         blend = semantic_weight * latent + (1.0 - semantic_weight) * lexical
-        blend[~options(own, before_latent, n_local)] = NOT_AN_OPTION
+        blend[~options.allowed(own, own_slot)] = NOT_AN_OPTION
         sizes = np.bincount(own, minlength=n_local).astype(np.float64)
-        sizes[: len(touched)] += candidates.counts[touched]
-        moves = compatible_moves(blend, own, JoinBar.fixed(threshold).of(sizes))
+        sizes[:n_touched] += candidates.counts[touched]
+        best_slot = first_best_slot(blend, options.local)
+        best = options.local[np.arange(len(own)), best_slot]
+        best_similarity = blend[np.arange(len(own)), best_slot]
+        own_similarity = blend[np.arange(len(own)), own_slot]
+        moves = compatible_moves(best_similarity, own_similarity, best, own, bar.of(sizes))
         if not moves.any():
             break
-        best = blend.argmax(axis=1)
-        moved = np.flatnonzero(moves)
-        latent_side.move(moved, own[moved], best[moved])
-        lexical_side.move(moved, own[moved], best[moved])
-        to_cluster = moves & (best < len(touched))
-        to_group = moves & (best >= len(touched))
+        changed = np.unique(np.concatenate([own[moves], best[moves]]))
+        to_cluster = moves & (best < n_touched)
+        to_group = moves & (best >= n_touched)
         rows[to_cluster], groups[to_cluster] = touched[best[to_cluster]], -1
-        rows[to_group], groups[to_group] = -1, opened[best[to_group] - len(touched)]
+        rows[to_group], groups[to_group] = -1, opened[best[to_group] - n_touched]
     return Choice(rows, renumber(groups))
 
 
-class BatchSums:
-    """Per local cluster, the squared norm of the sum of the batch's posts in it (one channel: latents or TF-IDF
-    rows), and each post's dot with every such sum, kept up to date as posts move."""
+@dataclass(frozen=True)
+class Options:
+    """Each post's options as slots: its candidate rows (``local`` is the touched cluster's local index, -1 when
+    the batch did not touch it), then every opened group (local ``n_touched ..``), [posts, candidates + groups]."""
 
-    def __init__(self, vectors: np.ndarray | csr_matrix, own: np.ndarray, n_local: int) -> None:
-        self.vectors = vectors
-        sums = self._product(membership(own, n_local, +1), vectors)
-        self.dots = self._dots(sums)
-        self.squared_sums = squared_norms(sums)
+    local: np.ndarray
+    n_candidates: int
+    n_touched: int
+
+    @classmethod
+    def of(cls, candidates: Candidates, touched: np.ndarray, n_local: int) -> Options:
+        n, k = candidates.rows.shape
+        local_of_row = np.full(
+            max(int(candidates.rows.max(initial=-1)), int(touched.max(initial=-1))) + 1, -1
+        )
+        local_of_row[touched] = np.arange(len(touched))
+        local = np.empty((n, k + n_local - len(touched)), dtype=np.int64)
+        local[:, :k] = local_of_row[candidates.rows]
+        local[:, k:] = np.arange(len(touched), n_local)[None, :]
+        return cls(local, k, len(touched))
+
+    def slot_of(self, own: np.ndarray) -> np.ndarray:
+        """The slot holding each post's own local cluster (always one of its options)."""
+        hit = self.local == own[:, None]
+        return hit.argmax(axis=1)
+
+    def allowed(self, own: np.ndarray, own_slot: np.ndarray) -> np.ndarray:
+        """Valid slots: touched candidates, and opened groups holding a post other than the one scored."""
+        sizes = np.bincount(own, minlength=self.n_touched + self.local.shape[1] - self.n_candidates)
+        allowed = self.local >= 0
+        allowed[:, self.n_candidates :] &= (sizes[self.n_touched :] > 0)[None, :]
+        alone = np.flatnonzero((own >= self.n_touched) & (sizes[own] == 1))
+        allowed[alone, own_slot[alone]] = False
+        return allowed
+
+
+class Channel:
+    """One channel of the similarity (latents, or TF-IDF rows): each local cluster's sum of the batch's posts in
+    it, each post's dot with every such sum, and what is known of the touched clusters from before the batch.
+
+    A touched cluster ``t`` has a base from before the batch, ``weights[t] * base[t]`` with ``|base| =
+    norms_before`` (1 when None): ``dots_before[i, k]`` is post ``i``'s dot with the base of its ``k``-th
+    candidate.
+    """
+
+    def __init__(
+        self,
+        vectors: np.ndarray | csr_matrix,
+        options: Options,
+        dots_before: np.ndarray,
+        weights: np.ndarray,
+        norms_before: np.ndarray | None = None,
+    ) -> None:
+        self.vectors, self.options = vectors, options
+        k = options.n_candidates
+        self.safe = np.maximum(options.local, 0)
+        self.touched_slot = options.local[:, :k] >= 0
+        self.base = np.zeros(options.local.shape)
+        # per candidate slot, its touched cluster, or one past them (the padding) where the batch did not touch it
+        self.candidate_touched = np.where(self.touched_slot, options.local[:, :k], options.n_touched)
+        padded_weights = np.append(weights, 0.0)
+        self.base[:, :k] = np.where(
+            self.touched_slot, dots_before * padded_weights[self.candidate_touched], 0.0
+        )
+        self.base_norms = weights if norms_before is None else weights * norms_before
         self.self_dots = squared_norms(vectors)
+        self.every = np.zeros((options.local.shape[0], 0))  # [posts, local clusters]: dot with each sum
+        self.squared_sums = np.zeros(0)
 
-    def move(self, posts: np.ndarray, sources: np.ndarray, destinations: np.ndarray) -> None:
-        """Posts leave their sources for their destinations: ``|S + D|^2 = |S|^2 + 2 S.D + |D|^2``, where each
-        ``S.D`` is a sum of the moving posts' dots with ``S``."""
-        n_posts, n_local = self.dots.shape
-        change = membership(destinations, n_local, +1, posts, n_posts)
-        change = csr_matrix(change + membership(sources, n_local, -1, posts, n_posts))
-        changed = np.unique(np.concatenate([sources, destinations]))
-        change = csr_matrix(change[changed])
-        delta = self._product(change, self.vectors)
-        sum_dot_delta = np.asarray(change.multiply(self.dots[:, changed].T).sum(axis=1)).ravel()
-        self.squared_sums[changed] += 2.0 * sum_dot_delta + squared_norms(delta)
-        self.dots[:, changed] += self._dots(delta)
+    def refresh(self, members: csr_matrix, changed: np.ndarray | None) -> None:
+        """The sums of the local clusters in ``changed`` (None: all) made again from ``members``."""
+        if changed is None:
+            self.every, self.squared_sums = self._dots_and_norms(members)
+        elif len(changed):
+            self.every[:, changed], self.squared_sums[changed] = self._dots_and_norms(members[changed])
 
-    @staticmethod
-    def _product(members: csr_matrix, vectors: np.ndarray | csr_matrix) -> np.ndarray | csr_matrix:
+    def _dots_and_norms(self, members: csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        vectors = self.vectors
         if isinstance(vectors, np.ndarray):
-            return np.asarray(members @ vectors, dtype=np.float32)
-        return csr_matrix(members @ vectors)
+            sums = np.asarray(members @ vectors, dtype=np.float32)
+            return np.asarray(vectors @ sums.T, dtype=np.float64), squared_norms(sums)
+        sparse_sums = csr_matrix(members @ vectors)
+        return np.asarray((vectors @ sparse_sums.T).toarray(), dtype=np.float64), squared_norms(sparse_sums)
 
-    def _dots(self, sums: np.ndarray | csr_matrix) -> np.ndarray:
-        if isinstance(sums, np.ndarray):
-            return np.asarray(self.vectors @ sums.T, dtype=np.float64)
-        return np.asarray((self.vectors @ sums.T).toarray(), dtype=np.float64)
+    def leave_one_out_cosine(self, own: np.ndarray, own_slot: np.ndarray) -> np.ndarray:
+        """Cosine of each post to each of its option slots as the batch leaves them, without the post itself."""
+        options, safe = self.options, self.safe
+        k, n_touched = options.n_candidates, options.n_touched
+        posts = np.arange(len(own))
+        dots = np.take_along_axis(self.every, safe, axis=1) + self.base
+        norms2 = self.squared_sums[safe]
+        in_touched = own < n_touched
+        base_of_members = np.bincount(
+            own[in_touched], weights=self.base[posts[in_touched], own_slot[in_touched]], minlength=n_touched
+        )[:n_touched]
+        norms2[:, :k] += np.where(
+            self.touched_slot,
+            np.append(self.base_norms**2 + 2.0 * base_of_members, 0.0)[self.candidate_touched],
+            0.0,
+        )
+        norms2[posts, own_slot] += self.self_dots - 2.0 * dots[posts, own_slot]
+        dots[posts, own_slot] -= self.self_dots
+        return np.where(norms2 > 1e-12, dots / np.sqrt(np.maximum(norms2, 1e-12)), 0.0)
 
 
 def squared_norms(vectors: np.ndarray | csr_matrix) -> np.ndarray:
     if isinstance(vectors, np.ndarray):
-        return np.einsum("nd,nd->n", vectors, vectors).astype(np.float64)
-    return np.asarray(vectors.multiply(vectors).sum(axis=1), dtype=np.float64).ravel()
+        return np.einsum("nd,nd->n", vectors, vectors, dtype=np.float64)
+    per_row = np.diff(vectors.indptr)
+    squares = np.asarray(vectors.data, dtype=np.float64) ** 2
+    rows = np.repeat(np.arange(vectors.shape[0]), per_row)
+    return np.bincount(rows, weights=squares, minlength=vectors.shape[0]).astype(np.float64)
 
 
-def compatible_moves(blend: np.ndarray, own: np.ndarray, bars: np.ndarray) -> np.ndarray:
-    """Which posts move to their best option this pass: it takes them (at least its entry of ``bars``, the join
-    bar of each local cluster at its size) and beats their own cluster; by largest gain first, a move is left for
-    the next pass when its destination lost a post or its source gained one in this pass. Moves decided together
-    must not swap two posts that each looked at the other's old place (identical posts would trade places for
-    ever)."""
+def first_best_slot(blend: np.ndarray, local: np.ndarray) -> np.ndarray:
+    """Each post's best slot; among equal bests the lowest local cluster (the touched rows, in row order, then
+    the groups), whatever order the slots are in."""
+    best = blend.max(axis=1, keepdims=True)
+    tied = np.where((blend == best) & (local >= 0), local, np.iinfo(np.int64).max)
+    return tied.argmin(axis=1)
+
+
+def compatible_moves(
+    best_similarity: np.ndarray,
+    own_similarity: np.ndarray,
+    best: np.ndarray,
+    own: np.ndarray,
+    bars: np.ndarray,
+) -> np.ndarray:
+    """Which posts move to their best option (local cluster ``best``) this pass: it takes them (at least its
+    entry of ``bars``, the join bar of each local cluster at its size) and beats their own cluster; by largest
+    gain first, a move is left for the next pass when its destination lost a post or its source gained one in
+    this pass. Moves decided together must not swap two posts that each looked at the other's old place
+    (identical posts would trade places for ever)."""
     n = len(own)
-    best = blend.argmax(axis=1)
-    best_similarity = blend[np.arange(n), best]
     wanted = np.flatnonzero((best_similarity >= bars[best]) & (best != own))
     moves = np.zeros(n, dtype=bool)
     if len(wanted) == 0:
         return moves
-    gain = best_similarity[wanted] - blend[wanted, own[wanted]]
+    gain = best_similarity[wanted] - own_similarity[wanted]
     lost: set[int] = set()
     gained: set[int] = set()
     for post in wanted[np.argsort(-gain, kind="stable")].tolist():
@@ -197,75 +287,13 @@ def local_index(rows: np.ndarray, groups: np.ndarray, touched: np.ndarray, opene
     return own
 
 
-def similarities_before(candidates: Candidates, touched: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each post's latent and lexical cosines to the touched clusters before the batch, [posts, touched];
-    ``NOT_AN_OPTION`` where a touched cluster is not among the post's candidates."""
-    n, k = candidates.rows.shape
-    latent = np.full((n, len(touched)), NOT_AN_OPTION)
-    lexical = np.zeros((n, len(touched)))
-    if len(touched) == 0:
-        return latent, lexical
-    position = np.searchsorted(touched, candidates.rows)
-    found = (position < len(touched)) & (touched[np.minimum(position, len(touched) - 1)] == candidates.rows)
-    post = np.repeat(np.arange(n), k).reshape(n, k)
-    latent[post[found], position[found]] = candidates.latent[found]
-    lexical[post[found], position[found]] = candidates.lexical[found]
-    return latent, lexical
-
-
-def membership(
-    local: np.ndarray,
-    n_local: int,
-    sign: float,
-    posts: np.ndarray | None = None,
-    n_posts: int | None = None,
-) -> csr_matrix:
-    """One row per local cluster, one column per post: ``sign`` where post ``posts[k]`` is in ``local[k]``."""
-    posts = np.arange(len(local)) if posts is None else posts
-    n_posts = len(local) if n_posts is None else n_posts
-    return csr_matrix((np.full(len(local), sign, dtype=np.float32), (local, posts)), shape=(n_local, n_posts))
-
-
-def leave_one_out_cosine(
-    side: BatchSums,
-    own: np.ndarray,
-    dots_before: np.ndarray,
-    weights: np.ndarray,
-    norms_before: np.ndarray | None = None,
-) -> np.ndarray:
-    """Cosine of each post to each local cluster as the batch leaves it, without the post itself, [posts, local].
-
-    A local cluster is the sum of the batch's posts in it (``side``); a touched cluster ``t`` also has a base
-    from before the batch, ``weights[t] * base[t]`` with ``|base| = norms_before`` (1 when None):
-    ``dots_before[i, t]`` is post ``i``'s dot with ``base[t]``, -inf where it is not known.
-    """
-    n, n_touched = dots_before.shape
-    rows = np.arange(n)
-    base = np.where(np.isfinite(dots_before), dots_before, 0.0) * weights
-    dots = side.dots.copy()
-    dots[:, :n_touched] += base
-    norms2 = np.repeat(side.squared_sums[None, :], n, axis=0)
-    in_touched = np.flatnonzero(own < n_touched)
-    base_of_members = np.bincount(
-        own[in_touched], weights=base[in_touched, own[in_touched]], minlength=n_touched
-    )[:n_touched]
-    base_norms = weights if norms_before is None else weights * norms_before
-    norms2[:, :n_touched] += base_norms**2 + 2.0 * base_of_members
-    norms2[rows, own] += side.self_dots - 2.0 * dots[rows, own]
-    dots[rows, own] -= side.self_dots
-    return np.where(norms2 > 1e-12, dots / np.sqrt(np.maximum(norms2, 1e-12)), 0.0)
-
-
-def options(own: np.ndarray, latent_before: np.ndarray, n_local: int) -> np.ndarray:
-    """Which local clusters each post may move to, [posts, local]: the touched ones among its candidates, and
-    every opened group that holds a post other than itself."""
-    n, n_touched = latent_before.shape
-    sizes = np.bincount(own, minlength=n_local)
-    allowed = np.repeat((sizes > 0)[None, :], n, axis=0)
-    allowed[:, :n_touched] = np.isfinite(latent_before)
-    alone = np.flatnonzero((own >= n_touched) & (sizes[own] == 1))
-    allowed[alone, own[alone]] = False
-    return allowed
+def membership(local: np.ndarray, n_local: int) -> csr_matrix:
+    """One row per local cluster, one column per post: 1 where post ``k`` is in ``local[k]``."""
+    counts = np.bincount(local, minlength=n_local)
+    indptr = np.concatenate([[0], np.cumsum(counts)])
+    posts = np.argsort(local, kind="stable")
+    ones = np.ones(len(local), dtype=np.float32)
+    return csr_matrix((ones, posts, indptr), shape=(n_local, len(local)))
 
 
 def renumber(groups: np.ndarray) -> np.ndarray:

@@ -107,3 +107,74 @@ def test_two_identical_posts_do_not_trade_places() -> None:
 
 def test_groups_are_numbered_in_the_order_of_their_first_post() -> None:
     assert renumber(np.array([-1, 4, 2, 4, -1, 2, 7])).tolist() == [-1, 0, 1, 0, -1, 1, 2]
+
+
+def settle_by_hand(
+    first: Choice, latents: np.ndarray, near: Candidates, centroids: np.ndarray, threshold: float
+) -> Choice:
+    """One pass of settling written out post by post: each post's cosine to every option's members (without
+    itself) plus, for an existing cluster, its ``count`` times its old centroid; the best move by gain wins."""
+    rows, groups = first.rows.copy(), first.groups.copy()
+    places = [("row", int(r)) for r in np.unique(rows[groups < 0])] + [
+        ("group", int(g)) for g in np.unique(groups[groups >= 0])
+    ]
+    place_of = [("row", int(r)) if g < 0 else ("group", int(g)) for r, g in zip(rows, groups, strict=True)]
+    scores = np.full((len(latents), len(places)), -np.inf)
+    for i in range(len(latents)):
+        for p, place in enumerate(places):
+            members = [j for j in range(len(latents)) if place_of[j] == place and j != i]
+            total = latents[members].sum(axis=0) if members else np.zeros(latents.shape[1])
+            if place[0] == "row":
+                k = np.flatnonzero(near.rows[i] == place[1])
+                if len(k) == 0:
+                    continue  # not among the post's candidates
+                old_centroid = near.latent[i, k[0]]  # the post's cosine to it
+                dot = latents[i] @ total + near.counts[place[1]] * old_centroid
+                base = near.counts[place[1]] * centroids[place[1]]
+                norm = np.linalg.norm(total + base)
+            else:
+                if not members:
+                    continue
+                dot, norm = latents[i] @ total, np.linalg.norm(total)
+            scores[i, p] = dot / norm if norm > 1e-12 else 0.0
+    own = np.array([places.index(place) for place in place_of])
+    best = scores.argmax(axis=1)
+    gain = scores[np.arange(len(own)), best] - scores[np.arange(len(own)), own]
+    lost: set[int] = set()
+    gained: set[int] = set()
+    for i in np.argsort(-gain, kind="stable"):
+        if best[i] == own[i] or scores[i, best[i]] < threshold or best[i] in lost or own[i] in gained:
+            continue
+        lost.add(int(own[i]))
+        gained.add(int(best[i]))
+        kind, value = places[best[i]]
+        rows[i], groups[i] = (value, -1) if kind == "row" else (-1, value)
+    return Choice(rows, renumber(groups))
+
+
+def test_one_pass_is_the_post_by_post_computation_on_random_batches() -> None:
+    generator = np.random.default_rng(7)
+    moved = 0
+    for _ in range(5):
+        centroids = unit(generator.normal(size=(6, 5)).tolist())
+        latents = unit(
+            (centroids[generator.integers(0, 6, 40)] + 0.7 * generator.normal(size=(40, 5))).tolist()
+        )
+        counts = generator.integers(1, 30, 6).astype(float)
+        similarity = latents @ centroids.T
+        nearest = np.argsort(-similarity, axis=1)[:, :3]  # three candidates each
+        near = Candidates(
+            rows=nearest,
+            latent=np.take_along_axis(similarity, nearest, axis=1),
+            lexical=np.zeros((40, 3)),
+            counts=counts,
+            lexical_norms=np.zeros(6),
+        )
+        taken = similarity[np.arange(40), nearest[:, 0]] >= 0.5
+        first = Choice(np.where(taken, nearest[:, 0], -1), np.where(taken, -1, np.cumsum(~taken) % 4))
+        got = settle(first, latents, no_words(40), near, 1.0, 0.3, passes=1)
+        expected = settle_by_hand(first, latents, near, centroids, 0.3)
+        assert got.rows.tolist() == expected.rows.tolist()
+        assert got.groups.tolist() == expected.groups.tolist()
+        moved += int((got.rows != first.rows).sum())
+    assert moved > 10  # the batches are not settled already
