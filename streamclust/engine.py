@@ -356,8 +356,9 @@ class Engine:
             outcome.retrain_seconds = finished.seconds
             outcome.retrain_error = finished.error
             if finished.encoder is not None:
+                assert finished.sample is not None
                 outcome.label_agreement = self.clusters.carry(
-                    self.encoder, finished.encoder, self.retraining.sample()
+                    self.encoder, finished.encoder, finished.sample, finished.sample_latents
                 )
                 self.encoder = finished.encoder
                 outcome.retrained = True

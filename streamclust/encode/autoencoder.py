@@ -205,9 +205,17 @@ class Encoder:
 
     @classmethod
     def fitted(cls, model: TextAutoencoder, version: int, training: FeatureBatch) -> Encoder:
+        return cls.fitted_with_latents(model, version, training)[0]
+
+    @classmethod
+    def fitted_with_latents(
+        cls, model: TextAutoencoder, version: int, training: FeatureBatch
+    ) -> tuple[Encoder, np.ndarray]:
+        """The encoder centred on ``training``, and ``encode(training)`` (computed once for both)."""
         with torch.inference_mode():
             raw = model.encode(model_inputs(training, model.shape)).numpy()
-        return cls(model, version, raw.mean(axis=0).astype(np.float32))
+        encoder = cls(model, version, raw.mean(axis=0).astype(np.float32))
+        return encoder, normalize(raw - encoder.center)
 
     @property
     def shape(self) -> AutoencoderShape:

@@ -178,6 +178,7 @@ def carry_clusters(
     old: Encoder,
     new: Encoder,
     sample: FeatureBatch,
+    new_latents: np.ndarray | None = None,
 ) -> CarriedClusters:
     """Centroids of the same clusters in the new encoder's latent space.
 
@@ -189,7 +190,7 @@ def carry_clusters(
     agreement is the share of reservoir posts whose nearest cluster id is the same before and after.
     """
     old_latents = old.encode(sample)
-    new_latents = new.encode(sample)
+    new_latents = new.encode(sample) if new_latents is None else new_latents
     latent_map, *_ = np.linalg.lstsq(old_latents, new_latents, rcond=None)
     mapped = normalize(centroids @ latent_map)
     if len(centroids) == 0:

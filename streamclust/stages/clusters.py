@@ -293,9 +293,12 @@ class Clusters:
 
     # -- a new model ----------------------------------------------------------------------------------------
 
-    def carry(self, old: Encoder, new: Encoder, sample: FeatureBatch) -> float:
-        """Carry every cluster into the new encoder's latent space; returns label agreement. Lexical profiles
-        need no carrying: they do not depend on the model."""
+    def carry(
+        self, old: Encoder, new: Encoder, sample: FeatureBatch, new_latents: np.ndarray | None = None
+    ) -> float:
+        """Carry every cluster into the new encoder's latent space; returns label agreement (``new_latents``:
+        ``new.encode(sample)`` if already known). Lexical profiles need no carrying: they do not depend on the
+        model."""
         carried = carry_clusters(
             self.table.centroids,
             np.full(len(self.table), self.join_similarity),  # re-encoded from confident members only
@@ -304,6 +307,7 @@ class Clusters:
             old,
             new,
             sample,
+            new_latents,
         )
         self.table.centroids = carried.centroids
         self.table.similarity_mean = carried.similarity_mean

@@ -27,6 +27,8 @@ class FinishedRetrain:
     seconds: float
     encoder: Encoder | None
     error: str | None = None
+    sample: FeatureBatch | None = None  # the reservoir the new encoder was centred on ...
+    sample_latents: np.ndarray | None = None  # ... and its latents under the new encoder
 
 
 @dataclass
@@ -100,10 +102,11 @@ class Retraining:
         self.job = None
         job.wait()
         error = None if job.error is None else f"{type(job.error).__name__}: {job.error}"
-        encoder = None
-        if job.model is not None:
-            encoder = Encoder.fitted(job.model, current.version + 1, self.sample())
-        return FinishedRetrain(job.seconds, encoder, error)
+        if job.model is None:
+            return FinishedRetrain(job.seconds, None, error)
+        sample = self.sample()
+        encoder, latents = Encoder.fitted_with_latents(job.model, current.version + 1, sample)
+        return FinishedRetrain(job.seconds, encoder, error, sample, latents)
 
     def start_if_due(self, position: int, now: float, drift: bool, current: Encoder) -> bool:
         """Start a retrain of ``current`` on the reservoir when one is due and none is in flight."""

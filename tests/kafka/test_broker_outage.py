@@ -74,6 +74,12 @@ def json_log_lines(worker: WorkerProcess) -> list[dict[str, Any]]:
     return lines
 
 
+def worker_story(worker: WorkerProcess) -> str:
+    """The worker's log lines other than the broker watch's retries, for a failure message."""
+    kept = [line for line in json_log_lines(worker) if "unreachable, retrying" not in line["msg"]]
+    return "\n".join(json.dumps(line) for line in kept[-60:])
+
+
 def test_worker_retries_through_a_broker_outage_and_labels_every_post_once(
     own_broker: OwnBroker, tmp_path: Path, workers: list[WorkerProcess]
 ) -> None:
@@ -114,7 +120,10 @@ def test_worker_retries_through_a_broker_outage_and_labels_every_post_once(
     wanted = {key.decode() for key, _ in before + after}
     missing = wanted - set(counts)
     doubled = {post_id: count for post_id, count in counts.items() if count > 1}
-    assert not missing, f"{len(missing)} posts without a label, e.g. {sorted(missing)[:5]}"
+    assert not missing, (
+        f"{len(missing)} posts without a label, e.g. {sorted(missing)[:5]}; {len(labels.records)} label records "
+        f"read; the worker's log without its retry lines:\n{worker_story(worker)}"
+    )
     assert not doubled, f"{len(doubled)} posts labelled more than once, e.g. {list(doubled.items())[:5]}"
     assert set(counts) == wanted
     # The outage hit mid-stream: posts of the first backlog were still labelled after the broker went down.
