@@ -28,6 +28,13 @@ def no_data(axes: Axes, what: str) -> None:
     axes.text(0.5, 0.5, f"no {what} in this run", ha="center", va="center", transform=axes.transAxes)
 
 
+def label_axes(axes: Axes, ylabel: str, title: str) -> None:
+    """Every figure's time axis, its y label and its title."""
+    axes.set_xlabel("seconds since start")
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+
+
 def cluster_colours(count: int) -> list[tuple[float, float, float, float]]:
     """``count`` colours, no two alike: matplotlib's 20 categorical colours, then evenly spaced hues.
 
@@ -53,9 +60,7 @@ def cluster_sizes_figure(sizes: SizeSeries) -> str:
         axes.legend(loc="upper left", fontsize=7, ncol=2, title="largest clusters", title_fontsize=7)
     else:
         no_data(axes, "clusters")
-    axes.set_xlabel("seconds since start")
-    axes.set_ylabel("posts labelled")
-    axes.set_title("Posts in the largest clusters")
+    label_axes(axes, "posts labelled", "Posts in the largest clusters")
     return to_svg(figure)
 
 
@@ -69,9 +74,7 @@ def health_figure(series: BatchSeries, held: HeldSeries) -> str:
         share_axes.set_ylim(0.0, 1.0)
     else:
         no_data(share_axes, "labelled posts")
-    share_axes.set_xlabel("seconds since start")
-    share_axes.set_ylabel("share of outliers")
-    share_axes.set_title("Outlier share (5 s windows)")
+    label_axes(share_axes, "share of outliers", "Outlier share (5 s windows)")
     seconds = np.concatenate([held.seconds, series.seconds])
     lag = np.concatenate([held.lag, series.lag])
     order = np.argsort(seconds, kind="stable")
@@ -85,9 +88,7 @@ def health_figure(series: BatchSeries, held: HeldSeries) -> str:
         lag_axes.legend(loc="upper right", fontsize=8)
     else:
         no_data(lag_axes, "batches")
-    lag_axes.set_xlabel("seconds since start")
-    lag_axes.set_ylabel("records")
-    lag_axes.set_title("Lag, and posts held for the warm-up")
+    label_axes(lag_axes, "records", "Lag, and posts held for the warm-up")
     return to_svg(figure)
 
 
@@ -104,9 +105,7 @@ def lifecycle_figure(points: dict[str, tuple[np.ndarray, np.ndarray]], series: B
         axes.legend(loc="upper left", fontsize=8)
     else:
         no_data(axes, "cluster events")
-    axes.set_xlabel("seconds since start")
-    axes.set_ylabel("cluster id")
-    axes.set_title("Clusters created, merged and retired")
+    label_axes(axes, "cluster id", "Clusters created, merged and retired")
     return to_svg(figure)
 
 
@@ -130,9 +129,7 @@ def reconstruction_figure(series: BatchSeries) -> str:
         axes.axvline(at, color="tab:red", ls=":", lw=1.2, label="drift detected" if number == 0 else None)
     if len(series.retrain_seconds) or len(series.drift_seconds):
         axes.legend(loc="upper right", fontsize=8)
-    axes.set_xlabel("seconds since start")
-    axes.set_ylabel("mean reconstruction error")
-    axes.set_title("Autoencoder reconstruction error, retrains and drift")
+    label_axes(axes, "mean reconstruction error", "Autoencoder reconstruction error, retrains and drift")
     return to_svg(figure)
 
 
@@ -144,9 +141,7 @@ def speed_figure(series: BatchSeries) -> str:
         rate_axes.step(ends, rates, where="post", color="tab:green")
     else:
         no_data(rate_axes, "batches")
-    rate_axes.set_xlabel("seconds since start")
-    rate_axes.set_ylabel("posts labelled per second")
-    rate_axes.set_title("Throughput (5 s windows)")
+    label_axes(rate_axes, "posts labelled per second", "Throughput (5 s windows)")
     known = ~np.isnan(series.latency_p95)
     if known.any():
         latency_axes.plot(series.seconds[known], series.latency_p50[known], label="median", color="tab:blue")
@@ -156,7 +151,5 @@ def speed_figure(series: BatchSeries) -> str:
         latency_axes.legend(loc="upper right", fontsize=8)
     else:
         no_data(latency_axes, "latencies")
-    latency_axes.set_xlabel("seconds since start")
-    latency_axes.set_ylabel("seconds")
-    latency_axes.set_title("End-to-end latency per batch")
+    label_axes(latency_axes, "seconds", "End-to-end latency per batch")
     return to_svg(figure)
