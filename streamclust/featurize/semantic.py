@@ -13,12 +13,13 @@ import numpy as np
 
 from streamclust.featurize.base import FeatureBatch, SparseRows
 from streamclust.featurize.hashing import HashingFeaturizer
+from streamclust.featurize.words import WordSplit
 
 
 class Embedder(Protocol):
     dims: int
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+    def embed(self, texts: Sequence[str], split: WordSplit | None = None) -> np.ndarray: ...
 
 
 class StaticFeaturizer:
@@ -32,9 +33,10 @@ class StaticFeaturizer:
         self.dense_columns = embedder.dims
 
     def transform(self, texts: Sequence[str], learn: bool = True) -> FeatureBatch:
+        split = WordSplit.of(texts)  # both tokenisers start from the same words
         # keywords need the unigram counts only, not the TF-IDF
-        terms = self.lexical.terms(texts, learn=learn)
-        return FeatureBatch(terms=terms, dense=self.embedder.embed(texts).astype(np.float32))
+        terms = self.lexical.terms(texts, learn=learn, split=split)
+        return FeatureBatch(terms=terms, dense=self.embedder.embed(texts, split).astype(np.float32))
 
     def term(self, column: int) -> str | None:
         return self.lexical.term(column)
@@ -56,11 +58,12 @@ class HybridFeaturizer(StaticFeaturizer):
         self.semantic_scale = float(np.sqrt(1.0 - lexical_weight))
 
     def transform(self, texts: Sequence[str], learn: bool = True) -> FeatureBatch:
-        lexical = self.lexical.transform(texts, learn=learn)
+        split = WordSplit.of(texts)
+        lexical = self.lexical.transform(texts, learn=learn, split=split)
         assert lexical.sparse is not None
         sparse = lexical.sparse
         scaled = SparseRows(
             sparse.indptr, sparse.indices, sparse.values * self.lexical_scale, sparse.n_columns
         )
-        dense = self.embedder.embed(texts).astype(np.float32) * self.semantic_scale
+        dense = self.embedder.embed(texts, split).astype(np.float32) * self.semantic_scale
         return FeatureBatch(terms=lexical.terms, sparse=scaled, dense=dense)

@@ -22,6 +22,7 @@ import numpy as np
 
 from streamclust.errors import ModelError
 from streamclust.featurize.word_pieces import WordPieceCache, splits_on_whitespace_first
+from streamclust.featurize.words import WordSplit
 
 logger = logging.getLogger(__name__)
 
@@ -46,24 +47,26 @@ class StaticEmbedder:
             self._words = WordPieceCache(model.tokenizer, model.max_length, model.unk_token_id)
             self._table = np.asarray(model.embedding, dtype=np.float32)
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
+    def embed(self, texts: Sequence[str], split: WordSplit | None = None) -> np.ndarray:
+        """Unit vectors of ``texts``; ``split``: ``WordSplit.of(texts)`` if the caller already has it."""
         if len(texts) == 0:
             return np.zeros((0, self.dims), dtype=np.float32)
         if self._words is None:
             vectors = self._model.encode(list(texts), show_progress_bar=False, use_multiprocessing=False)
         else:
-            vectors = self.encode_like_model2vec(texts)
+            vectors = self.encode_like_model2vec(texts, split)
         vectors = np.asarray(vectors, dtype=np.float32)[:, : self.dims]
         return normalise_rows(vectors)
 
-    def encode_like_model2vec(self, texts: Sequence[str]) -> np.ndarray:
+    def encode_like_model2vec(self, texts: Sequence[str], split: WordSplit | None = None) -> np.ndarray:
         """``StaticModel.encode(texts)``, value for value, in the model's own dtype."""
         model = self._model
         assert self._words is not None
         if model.max_length is not None:
             cut = model.max_length * model.median_token_length
-            texts = [text[:cut] for text in texts]
-        ids, lengths = self._words.ids(texts)
+            if any(len(text) > cut for text in texts):  # model2vec cuts texts first: split the cut texts
+                texts, split = [text[:cut] for text in texts], None
+        ids, lengths = self._words.ids(texts, split)
         means = mean_pool(self._table, ids, lengths).astype(model.embedding.dtype)
         if not model.normalize:
             return means
