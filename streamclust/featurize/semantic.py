@@ -6,7 +6,7 @@ autoencoder, scaled so that ``lexical_weight`` is the lexical share of a dot pro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -21,6 +21,10 @@ class Embedder(Protocol):
 
     def embed(self, texts: Sequence[str], split: WordSplit | None = None) -> np.ndarray: ...
 
+    def embed_later(self, texts: Sequence[str], split: WordSplit | None = None) -> Callable[[], np.ndarray]:
+        """Start ``embed``; the function returned gives its vectors (it may work while the caller does)."""
+        ...
+
 
 class StaticFeaturizer:
     """Dense semantic features from a static embedding model; lexical terms only for keywords."""
@@ -34,9 +38,10 @@ class StaticFeaturizer:
 
     def transform(self, texts: Sequence[str], learn: bool = True) -> FeatureBatch:
         split = WordSplit.of(texts)  # both tokenisers start from the same words
+        vectors = self.embedder.embed_later(texts, split)
         # keywords need the unigram counts only, not the TF-IDF
         terms = self.lexical.terms(texts, learn=learn, split=split)
-        return FeatureBatch(terms=terms, dense=self.embedder.embed(texts, split).astype(np.float32))
+        return FeatureBatch(terms=terms, dense=vectors().astype(np.float32))
 
     def term(self, column: int) -> str | None:
         return self.lexical.term(column)
@@ -59,11 +64,12 @@ class HybridFeaturizer(StaticFeaturizer):
 
     def transform(self, texts: Sequence[str], learn: bool = True) -> FeatureBatch:
         split = WordSplit.of(texts)
+        vectors = self.embedder.embed_later(texts, split)
         lexical = self.lexical.transform(texts, learn=learn, split=split)
         assert lexical.sparse is not None
         sparse = lexical.sparse
         scaled = SparseRows(
             sparse.indptr, sparse.indices, sparse.values * self.lexical_scale, sparse.n_columns
         )
-        dense = self.embedder.embed(texts, split).astype(np.float32) * self.semantic_scale
+        dense = vectors().astype(np.float32) * self.semantic_scale
         return FeatureBatch(terms=lexical.terms, sparse=scaled, dense=dense)

@@ -35,6 +35,10 @@ class WordVectors:
 
     dims = 24
 
+    def embed_later(self, texts: Sequence[str], split: WordSplit | None = None) -> Callable[[], np.ndarray]:
+        vectors = self.embed(texts)
+        return lambda: vectors
+
     def embed(self, texts: Sequence[str], split: WordSplit | None = None) -> np.ndarray:
         rows = []
         for text in texts:
