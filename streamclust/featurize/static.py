@@ -53,7 +53,7 @@ class StaticEmbedder:
             vectors = self._model.encode(list(texts), show_progress_bar=False, use_multiprocessing=False)
         else:
             vectors = self.encode_like_model2vec(texts)
-        vectors = np.asarray(vectors, dtype=np.float32)[:, : self.dims]
+        vectors = cast(np.asarray(vectors), np.dtype(np.float32))[:, : self.dims]
         return normalise_rows(vectors)
 
     def encode_like_model2vec(self, texts: Sequence[str]) -> np.ndarray:
@@ -64,12 +64,12 @@ class StaticEmbedder:
             cut = model.max_length * model.median_token_length
             texts = [text[:cut] for text in texts]
         ids, lengths = self._words.ids(texts)
-        means = mean_pool(self._table, ids, lengths).astype(model.embedding.dtype)
+        means = cast(mean_pool(self._table, ids, lengths), model.embedding.dtype)
         if not model.normalize:
             return means
-        wide = means.astype(np.float32)
+        wide = cast(means, np.dtype(np.float32))
         norms = np.linalg.norm(wide, axis=1, keepdims=True) + 1e-32
-        return (wide / norms).astype(means.dtype)
+        return cast(wide / norms, means.dtype)
 
 
 def pools_plain_means(model: Any) -> bool:
@@ -94,6 +94,18 @@ def mean_pool(table: np.ndarray, ids: np.ndarray, lengths: np.ndarray) -> np.nda
     tokens = csr_matrix((ones, ids, indptr), shape=(len(lengths), table.shape[0]))
     sums = np.asarray(tokens @ table, dtype=np.float32)
     return sums / np.maximum(lengths, 1)[:, None].astype(np.float32)
+
+
+def cast(array: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
+    """``array.astype(dtype)``, value for value. A cast from or to float16 runs in torch: the same IEEE
+    round-to-nearest-even conversion, several times faster than numpy's (a batch's embeddings are cast four times).
+    """
+    import torch
+
+    if array.dtype == dtype or np.dtype(np.float16) not in (array.dtype, dtype):
+        return array.astype(dtype)
+    target = torch.from_numpy(np.empty(0, dtype=dtype)).dtype
+    return torch.from_numpy(np.ascontiguousarray(array)).to(target).numpy()
 
 
 def normalise_rows(vectors: np.ndarray) -> np.ndarray:
