@@ -88,15 +88,15 @@ class StaticEmbedder:
     def pool(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Unit vectors from token ids: ``StaticModel.encode``'s means, value for value, in the model's dtype."""
         model = self._model
-        means = mean_pool(self._table, ids, lengths).astype(model.embedding.dtype)
+        means = cast(mean_pool(self._table, ids, lengths), model.embedding.dtype)
         if model.normalize:
-            wide = means.astype(np.float32)
+            wide = cast(means, np.dtype(np.float32))
             norms = np.linalg.norm(wide, axis=1, keepdims=True) + 1e-32
-            means = (wide / norms).astype(means.dtype)
+            means = cast(wide / norms, means.dtype)
         return self.unit_rows(means)
 
     def unit_rows(self, vectors: Any) -> np.ndarray:
-        return normalise_rows(np.asarray(vectors, dtype=np.float32)[:, : self.dims])
+        return normalise_rows(cast(np.asarray(vectors), np.dtype(np.float32))[:, : self.dims])
 
 
 def usable_cpus() -> int:
@@ -129,6 +129,18 @@ def mean_pool(table: np.ndarray, ids: np.ndarray, lengths: np.ndarray) -> np.nda
     tokens = csr_matrix((ones, ids, indptr), shape=(len(lengths), table.shape[0]))
     sums = np.asarray(tokens @ table, dtype=np.float32)
     return sums / np.maximum(lengths, 1)[:, None].astype(np.float32)
+
+
+def cast(array: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
+    """``array.astype(dtype)``, value for value. A cast from or to float16 runs in torch: the same IEEE
+    round-to-nearest-even conversion, several times faster than numpy's (a batch's embeddings are cast four times).
+    """
+    import torch
+
+    if array.dtype == dtype or np.dtype(np.float16) not in (array.dtype, dtype):
+        return array.astype(dtype)
+    target = torch.from_numpy(np.empty(0, dtype=dtype)).dtype
+    return torch.from_numpy(np.ascontiguousarray(array)).to(target).numpy()
 
 
 def normalise_rows(vectors: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ either way.
 from __future__ import annotations
 
 import json
+from array import array
 from collections.abc import Sequence
 from typing import Any
 
@@ -75,4 +76,4 @@ class WordPieceCache:
         if not texts:
             return []
         encodings = self.tokenizer.encode_batch_fast(texts, add_special_tokens=False)
-        return [np.asarray(encoding.ids, dtype=np.int64).tobytes() for encoding in encodings]
+        return [array("q", encoding.ids).tobytes() for encoding in encodings]  # native int64, as numpy's
