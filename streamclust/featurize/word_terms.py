@@ -7,10 +7,11 @@ the tokeniser's regular expressions.
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Callable
 
-from streamclust.featurize.tokenize import word_tokens
+import numpy as np
+
+from streamclust.featurize.tokenize import tokenize_all, word_tokens
 
 MAX_CACHED_WORDS = 200_000
 
@@ -33,9 +34,7 @@ class WordTerms:
         if len(self.cache) + len(unseen) > MAX_CACHED_WORDS:
             self.forget()  # bounded memory: start over; the next batches refill the common words
             unseen = present
-        tokens_of = {word: word_tokens(word) for word in unseen}
-        for word, tokens in tokens_of.items():
-            self.cache[word] = array("q", map(self.hash_of, tokens)).tobytes()  # native int64, as numpy's
+        tokens_of = self.add(list(unseen))
         unlearnt = present.difference(self.learnt) if learn is not None else set()
         if learn is not None and unlearnt:
             for word in [word for word in dict.fromkeys(words) if word in unlearnt]:  # first appearance
@@ -43,6 +42,19 @@ class WordTerms:
                     learn(token)
             self.learnt.update(unlearnt)
         return list(map(self.cache.__getitem__, words))
+
+    def add(self, words: list[str]) -> dict[str, list[str]]:
+        """Cache the hashes of new ``words``, tokenised together (one pass of each pattern); their tokens."""
+        if not words:
+            return {}
+        tokens, lengths = tokenize_all(words)  # a word's tokens never reach MAX_TOKENS before its text's do
+        hashes = np.fromiter(map(self.hash_of, tokens), np.int64, len(tokens))
+        ends = np.cumsum(lengths).tolist()
+        tokens_of = {}
+        for word, start, end in zip(words, [0, *ends[:-1]], ends, strict=True):
+            self.cache[word] = hashes[start:end].tobytes()
+            tokens_of[word] = tokens[start:end]
+        return tokens_of
 
     def forget(self) -> None:
         """Empty the cache (after the term dictionary it feeds was replaced, or to bound memory)."""

@@ -67,3 +67,15 @@ def test_texts_with_other_characters_are_tokenised_whole_and_kept_in_their_place
     assert flat.tolist() == [1, 2, 7, 8, 9, 3] and lengths.tolist() == [2, 2, 1, 1]
     cut, cut_lengths = in_text_order(split.plain, words, split.counts, whole, max_values=1)
     assert cut.tolist() == [1, 7, 9, 3] and cut_lengths.tolist() == [1, 1, 1, 1]
+
+
+def test_a_word_of_more_tokens_than_a_text_keeps_gives_its_text_the_first_ones() -> None:
+    featurizer = HashingFeaturizer(n_features=1024)
+    long_word = ".".join(f"w{n}x" for n in range(150))
+    texts = [long_word, f"card lost {long_word}", f"{long_word} card"]
+    for _ in range(2):  # tokenised, then from the cache
+        hashes, lengths = featurizer.hash_texts(texts)
+        assert lengths.tolist() == [96, 96, 96]
+        ends = np.cumsum(lengths)
+        each = [hashes[end - 96 : end].tolist() for end in ends]
+        assert each == [whole_text_hashes(featurizer, text) for text in texts]
