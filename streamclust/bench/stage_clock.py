@@ -26,6 +26,7 @@ def timed_stages() -> list[tuple[str, Any, Callable[..., Any]]]:
     from streamclust.encode.autoencoder import Encoder
     from streamclust.encode.reservoir import Reservoir
     from streamclust.featurize.hashing import HashingFeaturizer
+    from streamclust.featurize.semantic import HybridFeaturizer, StaticFeaturizer
     from streamclust.featurize.static import StaticEmbedder
     from streamclust.stages import clusters
     from streamclust.stages.births import Births
@@ -35,6 +36,10 @@ def timed_stages() -> list[tuple[str, Any, Callable[..., Any]]]:
     return [
         ("featurize: tokenise + hash terms", HashingFeaturizer, HashingFeaturizer.transform),
         ("featurize: tokenise + hash terms", HashingFeaturizer, HashingFeaturizer.terms),
+        # what the engine's thread spends on the embeddings: the word ids, then waiting for the pooling that
+        # runs beside the lexical terms in the embedder's helper thread (whose CPU is not the engine thread's)
+        ("featurize: static embeddings", StaticFeaturizer, StaticFeaturizer.transform),
+        ("featurize: static embeddings", HybridFeaturizer, HybridFeaturizer.transform),
         ("featurize: static embeddings", StaticEmbedder, StaticEmbedder.embed),
         ("encode (autoencoder)", Encoder, Encoder.encode),
         ("drift: reconstruction error", Encoder, Encoder.reconstruction_error),

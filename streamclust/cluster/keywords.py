@@ -143,6 +143,7 @@ class ClusterKeywords:
         self.next_arrival = 0
         self.clusters: dict[int, None] = {}  # every cluster counted, in the order each was first counted
         self.term_totals = np.zeros(n_columns, dtype=np.float64)
+        self._sum_of_totals: float | None = None  # term_totals.sum(), until term_totals change
 
     @property
     def counts(self) -> dict[int, dict[int, float]]:
@@ -162,6 +163,7 @@ class ClusterKeywords:
         keys, inverse = np.unique(cluster_ids * self.n_columns + columns, return_inverse=True)
         sums = np.bincount(inverse, weights=counts)
         self.term_totals += np.bincount(columns, weights=counts, minlength=self.n_columns)
+        self._sum_of_totals = None
         touched = np.unique(keys // self.n_columns)
         self.clusters.update(dict.fromkeys(touched.tolist()))
         self.accumulate(keys, sums)
@@ -222,7 +224,7 @@ class ClusterKeywords:
             return []
         columns = self.keys[rows] - cluster_id * self.n_columns
         tf = self.values[rows]
-        average = max(float(self.term_totals.sum()) / max(len(self.clusters), 1), 1.0)
+        average = max(self.sum_of_totals() / max(len(self.clusters), 1), 1.0)
         scores = tf / tf.sum() * np.log(1.0 + average / np.maximum(self.term_totals[columns], 1.0))
         keywords: list[str] = []
         for row in np.argsort(-scores):
@@ -234,6 +236,12 @@ class ClusterKeywords:
                 break
         return keywords
 
+    def sum_of_totals(self) -> float:
+        """``term_totals.sum()``, summed once for all the keywords asked for between two batches."""
+        if self._sum_of_totals is None:
+            self._sum_of_totals = float(self.term_totals.sum())
+        return self._sum_of_totals
+
     # -- the sorted arrays ----------------------------------------------------------------------------------
 
     def spans(self, cluster_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -242,8 +250,9 @@ class ClusterKeywords:
         return np.searchsorted(self.keys, first_keys), np.searchsorted(self.keys, first_keys + self.n_columns)
 
     def span(self, cluster_id: int) -> slice:
-        starts, ends = self.spans(np.array([cluster_id], dtype=np.int64))
-        return slice(int(starts[0]), int(ends[0]))
+        first_key = cluster_id * self.n_columns
+        start = np.searchsorted(self.keys, first_key)
+        return slice(int(start), int(np.searchsorted(self.keys, first_key + self.n_columns)))
 
     def rows_in_arrival_order(self, cluster_id: int) -> np.ndarray:
         span = self.span(cluster_id)
@@ -284,6 +293,7 @@ class ClusterKeywords:
         self.next_arrival = len(keys)
         self.clusters = dict.fromkeys(clusters.tolist())
         self.term_totals = np.asarray(state["term_totals"]).astype(np.float64)
+        self._sum_of_totals = None
 
     @classmethod
     def from_snapshot(cls, state: dict[str, Any]) -> ClusterKeywords:

@@ -77,7 +77,8 @@ class LexicalProfiles:
     def similarity_of_pairs(self, weighted: csr_matrix, rows: np.ndarray) -> np.ndarray:
         """Cosine of each weighted post ``i`` to the profiles of ``rows[i]`` (one row of candidates per post),
         float64 [n, k]. Only the batch's own words in its candidates' profiles are read: they are laid out
-        densely (candidates x words of the batch), then each post's words are looked up in its candidates."""
+        densely (candidates x words of the batch, in the profiles' own dtype: half the memory of float64, and
+        widened exactly), then each post's words are looked up in its candidates."""
         n, k = rows.shape
         if n == 0 or k == 0 or len(self) == 0 or weighted.nnz == 0:
             return np.zeros((n, k), dtype=np.float64)
@@ -88,13 +89,14 @@ class LexicalProfiles:
         column[words] = np.arange(len(words))
         stored = column[profiles.indices]
         kept = stored >= 0
-        dense = np.zeros((len(clusters), len(words)), dtype=np.float64)
+        dense = np.zeros((len(clusters), len(words)), dtype=profiles.dtype)
         owner = np.repeat(np.arange(len(clusters)), np.diff(profiles.indptr))
         dense[owner[kept], stored[kept]] = profiles.data[kept]
         lengths = np.diff(weighted.indptr)
         post_of_entry = np.repeat(np.arange(n), lengths)
-        candidates = cluster_of_pair.reshape(n, k)[post_of_entry]  # [entries, k]
-        products = dense[candidates, word_of_entry[:, None]] * weighted.data[:, None].astype(np.float64)
+        # [entries, k]: where in ``dense`` each entry's word is for each of its post's candidates
+        at = cluster_of_pair.reshape(n, k)[post_of_entry] * len(words) + word_of_entry[:, None]
+        products = np.take(dense, at).astype(np.float64) * weighted.data[:, None].astype(np.float64)
         dots = np.zeros((n, k), dtype=np.float64)
         dots[lengths > 0] = np.add.reduceat(products, weighted.indptr[:-1][lengths > 0], axis=0)
         return dots / np.maximum(self.norms[rows], 1e-12)

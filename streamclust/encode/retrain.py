@@ -11,6 +11,7 @@ seeded run is reproducible whatever the machine's speed.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import deque
@@ -57,10 +58,20 @@ class DriftWatch:
         return True
 
     def update_many(self, values: Iterable[float]) -> bool:
-        """Feed values in order; whether any of them raised an alarm."""
+        """Feed values in order; whether any of them raised an alarm. The same as ``update`` of each in turn,
+        with the lookups made once per call rather than once per value (the engine feeds one per post)."""
+        if self.detector is None:
+            return False
         alarmed = False
+        detector, history = self.detector, self.history
         for value in values:
-            alarmed |= self.update(value)
+            if not math.isfinite(value):
+                continue
+            history.append(float(value))
+            detector.update(value)
+            if detector.drift_detected:
+                self.reset()
+                detector, alarmed = self.detector, True
         return alarmed
 
     def reset(self) -> None:

@@ -19,7 +19,9 @@ from typing import Any
 import numpy as np
 
 from streamclust.featurize.base import FeatureBatch, SparseRows
-from streamclust.featurize.tokenize import tokenize_all
+from streamclust.featurize.tokenize import MAX_TOKENS, tokenize_all
+from streamclust.featurize.word_terms import WordTerms
+from streamclust.featurize.words import WordSplit, in_text_order
 
 _GOLDEN = np.uint64(0x9E3779B1)
 _MASK = np.uint64(0xFFFFFFFF)
@@ -71,6 +73,7 @@ class HashingFeaturizer:
         self.salt = seed & 0xFFFFFFFF
         self.term_hashes: dict[str, int] = {}
         self.column_terms: dict[int, str] = {}
+        self.word_terms = WordTerms(self.hash_only)
         self.document_frequency = np.zeros(n_features, dtype=np.float64)
         self.documents = 0.0
 
@@ -84,16 +87,38 @@ class HashingFeaturizer:
     def hash_only(self, token: str) -> int:
         return zlib.crc32(token.encode("utf-8"), self.salt)
 
-    def hash_texts(self, texts: Sequence[str], learn: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    def hash_texts(
+        self, texts: Sequence[str], learn: bool = True, split: WordSplit | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Flat 32-bit token hashes of all texts, and the number of tokens of each.
 
-        ``learn=False`` leaves the term dictionary as it is (new tokens are hashed but not remembered).
+        ``learn=False`` leaves the term dictionary as it is (new tokens are hashed but not remembered). Plain
+        texts are hashed word by word from a cache (``featurize/word_terms.py``), the others whole; the
+        dictionary learns the new tokens of the plain texts first, in order, then those of the others. The
+        hashes do not depend on the dictionary. ``split``: ``WordSplit.of(texts)`` if the caller already has it.
         """
+        split = WordSplit.of(texts) if split is None else split
+        word_hashes = self.word_terms.hashes(split.words, self.learn_term if learn else None)
+        others = [text for text, ok in zip(texts, split.plain, strict=True) if not ok]
+        return in_text_order(
+            split.plain, word_hashes, split.counts, self.hash_whole(others, learn), MAX_TOKENS
+        )
+
+    def hash_whole(self, texts: list[str], learn: bool) -> list[bytes]:
+        """Each text's token hashes, packed as int64 bytes, tokenising the texts whole."""
+        if not texts:
+            return []
         tokens, lengths = tokenize_all(texts)
         known = map(self.term_hashes.get, tokens, repeat(NOT_KNOWN))
         hashes = np.fromiter(known, dtype=np.int64, count=len(tokens))
         self.hash_new_tokens(tokens, hashes, learn)
-        return hashes, lengths
+        ends = np.cumsum(lengths)
+        return [hashes[end - length : end].tobytes() for end, length in zip(ends, lengths, strict=True)]
+
+    def learn_term(self, token: str) -> None:
+        """Put ``token`` in the term dictionary if it is new (and the dictionary has room)."""
+        if token not in self.term_hashes:
+            self.hash_term(token)
 
     def hash_new_tokens(self, tokens: list[str], hashes: np.ndarray, learn: bool) -> None:
         """Fill in the hashes of tokens not in the term dictionary, in order (so the first to come is learnt)."""
@@ -126,14 +151,16 @@ class HashingFeaturizer:
     def idf(self, columns: np.ndarray) -> np.ndarray:
         return np.log((1.0 + self.documents) / (1.0 + self.document_frequency[columns])) + 1.0
 
-    def terms(self, texts: Sequence[str], learn: bool = True) -> SparseRows:
+    def terms(self, texts: Sequence[str], learn: bool = True, split: WordSplit | None = None) -> SparseRows:
         """Only the hashed unigram counts (``FeatureBatch.terms``), for featurizers that need no TF-IDF."""
-        hashes, lengths = self.hash_texts(texts, learn=learn)
+        hashes, lengths = self.hash_texts(texts, learn=learn, split=split)
         rows = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
         return count_pairs(rows, hashes % self.sparse_columns, len(texts), self.sparse_columns)
 
-    def transform(self, texts: Sequence[str], learn: bool = True) -> FeatureBatch:
-        hashes, lengths = self.hash_texts(texts, learn=learn)
+    def transform(
+        self, texts: Sequence[str], learn: bool = True, split: WordSplit | None = None
+    ) -> FeatureBatch:
+        hashes, lengths = self.hash_texts(texts, learn=learn, split=split)
         n = len(texts)
         rows = np.repeat(np.arange(n, dtype=np.int64), lengths)
         terms = count_pairs(rows, hashes % self.sparse_columns, n, self.sparse_columns)
@@ -157,6 +184,7 @@ class HashingFeaturizer:
 
     def restore(self, state: dict[str, Any]) -> None:
         self.term_hashes = dict(state["term_hashes"])
+        self.word_terms.forget()  # which words' tokens the dictionary holds has changed
         self.column_terms = {}
         for token, value in self.term_hashes.items():
             self.column_terms.setdefault(value % self.sparse_columns, token)

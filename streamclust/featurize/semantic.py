@@ -6,19 +6,24 @@ autoencoder, scaled so that ``lexical_weight`` is the lexical share of a dot pro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
 
 from streamclust.featurize.base import FeatureBatch, SparseRows
 from streamclust.featurize.hashing import HashingFeaturizer
+from streamclust.featurize.words import WordSplit
 
 
 class Embedder(Protocol):
     dims: int
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+    def embed(self, texts: Sequence[str], split: WordSplit | None = None) -> np.ndarray: ...
+
+    def embed_later(self, texts: Sequence[str], split: WordSplit | None = None) -> Callable[[], np.ndarray]:
+        """Start ``embed``; the function returned gives its vectors (it may work while the caller does)."""
+        ...
 
 
 class StaticFeaturizer:
@@ -32,9 +37,11 @@ class StaticFeaturizer:
         self.dense_columns = embedder.dims
 
     def transform(self, texts: Sequence[str], learn: bool = True) -> FeatureBatch:
+        split = WordSplit.of(texts)  # both tokenisers start from the same words
+        vectors = self.embedder.embed_later(texts, split)
         # keywords need the unigram counts only, not the TF-IDF
-        terms = self.lexical.terms(texts, learn=learn)
-        return FeatureBatch(terms=terms, dense=self.embedder.embed(texts).astype(np.float32))
+        terms = self.lexical.terms(texts, learn=learn, split=split)
+        return FeatureBatch(terms=terms, dense=vectors().astype(np.float32))
 
     def term(self, column: int) -> str | None:
         return self.lexical.term(column)
@@ -56,11 +63,13 @@ class HybridFeaturizer(StaticFeaturizer):
         self.semantic_scale = float(np.sqrt(1.0 - lexical_weight))
 
     def transform(self, texts: Sequence[str], learn: bool = True) -> FeatureBatch:
-        lexical = self.lexical.transform(texts, learn=learn)
+        split = WordSplit.of(texts)
+        vectors = self.embedder.embed_later(texts, split)
+        lexical = self.lexical.transform(texts, learn=learn, split=split)
         assert lexical.sparse is not None
         sparse = lexical.sparse
         scaled = SparseRows(
             sparse.indptr, sparse.indices, sparse.values * self.lexical_scale, sparse.n_columns
         )
-        dense = self.embedder.embed(texts).astype(np.float32) * self.semantic_scale
+        dense = vectors().astype(np.float32) * self.semantic_scale
         return FeatureBatch(terms=lexical.terms, sparse=scaled, dense=dense)

@@ -14,7 +14,8 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import numpy as np
 
 from streamclust.errors import ModelError
 from streamclust.featurize.word_pieces import WordPieceCache, splits_on_whitespace_first
+from streamclust.featurize.words import WordSplit
 
 logger = logging.getLogger(__name__)
 
@@ -42,34 +44,67 @@ class StaticEmbedder:
         self._model = model
         self.dims = dims
         self._words: WordPieceCache | None = None
+        self._pool: ThreadPoolExecutor | None = None
         if pools_plain_means(model):
             self._words = WordPieceCache(model.tokenizer, model.max_length, model.unk_token_id)
             self._table = np.asarray(model.embedding, dtype=np.float32)
+            if usable_cpus() > 1:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="streamclust-pooling")
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
+    def embed(self, texts: Sequence[str], split: WordSplit | None = None) -> np.ndarray:
+        """Unit vectors of ``texts``; ``split``: ``WordSplit.of(texts)`` if the caller already has it."""
+        return self.embed_later(texts, split)()
+
+    def embed_later(self, texts: Sequence[str], split: WordSplit | None = None) -> Callable[[], np.ndarray]:
+        """Start ``embed(texts)``; the function returned waits for the vectors and gives them.
+
+        The word ids are looked up at once. Pooling them (a sparse product with the table, then casts), which
+        scipy and numpy run without holding Python's lock, goes on in a helper thread when the machine has more
+        than one CPU, so the caller's next work (the lexical terms) runs beside it.
+        """
         if len(texts) == 0:
-            return np.zeros((0, self.dims), dtype=np.float32)
+            vectors = np.zeros((0, self.dims), dtype=np.float32)
+            return lambda: vectors
         if self._words is None:
-            vectors = self._model.encode(list(texts), show_progress_bar=False, use_multiprocessing=False)
-        else:
-            vectors = self.encode_like_model2vec(texts)
-        vectors = np.asarray(vectors, dtype=np.float32)[:, : self.dims]
-        return normalise_rows(vectors)
+            encoded = self._model.encode(list(texts), show_progress_bar=False, use_multiprocessing=False)
+            vectors = self.unit_rows(encoded)
+            return lambda: vectors
+        ids, lengths = self.word_ids(texts, split)
+        if self._pool is None:
+            vectors = self.pool(ids, lengths)
+            return lambda: vectors
+        return self._pool.submit(self.pool, ids, lengths).result
 
-    def encode_like_model2vec(self, texts: Sequence[str]) -> np.ndarray:
-        """``StaticModel.encode(texts)``, value for value, in the model's own dtype."""
+    def word_ids(self, texts: Sequence[str], split: WordSplit | None) -> tuple[np.ndarray, np.ndarray]:
+        """The model's token ids of ``texts``, cut as model2vec cuts them, and how many each text has."""
         model = self._model
         assert self._words is not None
         if model.max_length is not None:
             cut = model.max_length * model.median_token_length
-            texts = [text[:cut] for text in texts]
-        ids, lengths = self._words.ids(texts)
-        means = mean_pool(self._table, ids, lengths).astype(model.embedding.dtype)
-        if not model.normalize:
-            return means
-        wide = means.astype(np.float32)
-        norms = np.linalg.norm(wide, axis=1, keepdims=True) + 1e-32
-        return (wide / norms).astype(means.dtype)
+            if any(len(text) > cut for text in texts):  # model2vec cuts texts first: split the cut texts
+                texts, split = [text[:cut] for text in texts], None
+        return self._words.ids(texts, split)
+
+    def pool(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """Unit vectors from token ids: ``StaticModel.encode``'s means, value for value, in the model's dtype."""
+        model = self._model
+        means = cast(mean_pool(self._table, ids, lengths), model.embedding.dtype)
+        if model.normalize:
+            wide = cast(means, np.dtype(np.float32))
+            norms = np.linalg.norm(wide, axis=1, keepdims=True) + 1e-32
+            means = cast(wide / norms, means.dtype)
+        return self.unit_rows(means)
+
+    def unit_rows(self, vectors: Any) -> np.ndarray:
+        return normalise_rows(cast(np.asarray(vectors), np.dtype(np.float32))[:, : self.dims])
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def pools_plain_means(model: Any) -> bool:
@@ -94,6 +129,18 @@ def mean_pool(table: np.ndarray, ids: np.ndarray, lengths: np.ndarray) -> np.nda
     tokens = csr_matrix((ones, ids, indptr), shape=(len(lengths), table.shape[0]))
     sums = np.asarray(tokens @ table, dtype=np.float32)
     return sums / np.maximum(lengths, 1)[:, None].astype(np.float32)
+
+
+def cast(array: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
+    """``array.astype(dtype)``, value for value. A cast from or to float16 runs in torch: the same IEEE
+    round-to-nearest-even conversion, several times faster than numpy's (a batch's embeddings are cast four times).
+    """
+    import torch
+
+    if array.dtype == dtype or np.dtype(np.float16) not in (array.dtype, dtype):
+        return array.astype(dtype)
+    target = torch.from_numpy(np.empty(0, dtype=dtype)).dtype
+    return torch.from_numpy(np.ascontiguousarray(array)).to(target).numpy()
 
 
 def normalise_rows(vectors: np.ndarray) -> np.ndarray:

@@ -16,6 +16,8 @@ from itertools import chain
 
 import numpy as np
 
+from streamclust.featurize.words import first_positions
+
 _URL = re.compile(r"(?:https?://|www\.)\S+")
 # A mention not glued to a word, r"(?<!\w)@\w+", a number not glued to a word or a hashtag,
 # r"(?<![\w#])\d+(?:[.,:/]\d+)*", and a word, perhaps a hashtag, perhaps with an apostrophe,
@@ -34,6 +36,12 @@ MAX_TOKENS = 96  # longer posts are cut: the head of a post carries its topic
 
 def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(with_placeholders(unicodedata.normalize("NFC", text).lower()))[:MAX_TOKENS]
+
+
+def word_tokens(word: str) -> list[str]:
+    """``tokenize`` of one plain (ASCII, no whitespace) word, not cut at ``MAX_TOKENS``: a plain text's tokens
+    are its words' one after the other, since no pattern matches across whitespace."""
+    return _TOKEN.findall(with_placeholders(word.lower()))
 
 
 def tokenize_all(texts: Sequence[str]) -> tuple[list[str], np.ndarray]:
@@ -69,8 +77,3 @@ def positions_of(value: str, items: list[str], count: int) -> np.ndarray:
         at = items.index(value, at + 1)
         positions[number] = at
     return positions
-
-
-def first_positions(lengths: np.ndarray) -> np.ndarray:
-    """Where each of consecutive groups of these ``lengths`` starts: ``[3, 1, 2]`` gives ``[0, 3, 4]``."""
-    return np.cumsum(lengths) - lengths

@@ -42,17 +42,19 @@ class Births:
         """
         weight = self.semantic_weight
         misfits = np.flatnonzero(~accepted)
+        misfit_latents, misfit_rows = latents[misfits], weighted[misfits]
         groups = np.full(len(latents), -1, dtype=np.int64)
         groups[misfits] = group_posts(
-            latents[misfits] @ latents[misfits].T,
-            (weighted[misfits] @ weighted[misfits].T).toarray(),
+            # two copies, as before: numpy computes a @ a.T of one array by another BLAS routine (other roundings)
+            misfit_latents @ latents[misfits].T,
+            (misfit_rows @ misfit_rows.T).toarray(),
             weight,
             threshold,
         )
         taken = np.flatnonzero(accepted)
         if len(taken) == 0:
             return groups
-        sums, lexical_sums = group_sums(latents[misfits], weighted[misfits], groups[misfits])
+        sums, lexical_sums = group_sums(misfit_latents, misfit_rows, groups[misfits])
         blend = weight * (latents[taken] @ normalize(sums).T) + (1.0 - weight) * cosine_to_sums(
             weighted[taken], lexical_sums
         )

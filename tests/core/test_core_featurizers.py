@@ -18,6 +18,7 @@ import streamclust.featurize.hashing
 from streamclust.featurize import Featurizer, HashingFeaturizer
 from streamclust.featurize.base import FeatureBatch
 from streamclust.featurize.semantic import HybridFeaturizer, StaticFeaturizer
+from streamclust.featurize.words import WordSplit
 
 POSTS = [
     "my card was declined at the terminal",
@@ -34,7 +35,11 @@ class WordVectors:
 
     dims = 24
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
+    def embed_later(self, texts: Sequence[str], split: WordSplit | None = None) -> Callable[[], np.ndarray]:
+        vectors = self.embed(texts)
+        return lambda: vectors
+
+    def embed(self, texts: Sequence[str], split: WordSplit | None = None) -> np.ndarray:
         rows = []
         for text in texts:
             words = text.lower().split() or [""]
