@@ -48,18 +48,11 @@ class DriftWatch:
 
     def update(self, value: float) -> bool:
         """Feed one value; whether it raised an alarm (the detector then starts afresh)."""
-        if self.detector is None or not np.isfinite(value):
-            return False
-        self.history.append(float(value))
-        self.detector.update(value)
-        if not self.detector.drift_detected:
-            return False
-        self.reset()
-        return True
+        return self.update_many((value,))
 
     def update_many(self, values: Iterable[float]) -> bool:
-        """Feed values in order; whether any of them raised an alarm. The same as ``update`` of each in turn,
-        with the lookups made once per call rather than once per value (the engine feeds one per post)."""
+        """Feed values in order; whether any of them raised an alarm. Non-finite values are passed over. The
+        lookups are made once per call rather than once per value (the engine feeds one value per post)."""
         if self.detector is None:
             return False
         alarmed = False
@@ -82,8 +75,7 @@ class DriftWatch:
     def replay(self, values: Iterable[float]) -> None:
         """Start afresh and feed ``values`` (the history of a detector being restored)."""
         self.reset()
-        for value in values:
-            self.update(value)
+        self.update_many(values)
 
 
 @dataclass

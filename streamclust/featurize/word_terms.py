@@ -35,13 +35,24 @@ class WordTerms:
             self.forget()  # bounded memory: start over; the next batches refill the common words
             unseen = present
         tokens_of = self.add(list(unseen))
-        unlearnt = present.difference(self.learnt) if learn is not None else set()
-        if learn is not None and unlearnt:
-            for word in [word for word in dict.fromkeys(words) if word in unlearnt]:  # first appearance
-                for token in tokens_of[word] if word in tokens_of else word_tokens(word):
-                    learn(token)
-            self.learnt.update(unlearnt)
+        if learn is not None:
+            self.learn_new(words, present.difference(self.learnt), tokens_of, learn)
         return list(map(self.cache.__getitem__, words))
+
+    def learn_new(
+        self,
+        words: list[str],
+        unlearnt: set[str],
+        tokens_of: dict[str, list[str]],
+        learn: Callable[[str], None],
+    ) -> None:
+        """Give ``learn`` the tokens of the ``unlearnt`` words, in the order the words first appear in ``words``."""
+        if not unlearnt:
+            return
+        for word in [word for word in dict.fromkeys(words) if word in unlearnt]:
+            for token in tokens_of[word] if word in tokens_of else word_tokens(word):
+                learn(token)
+        self.learnt.update(unlearnt)
 
     def add(self, words: list[str]) -> dict[str, list[str]]:
         """Cache the hashes of new ``words``, tokenised together (one pass of each pattern); their tokens."""
