@@ -84,6 +84,11 @@ class EncoderSettings(Section):
         ge=0,
         description="weight of the training term that keeps the cosines between posts as the features have them",
     )
+    teacher: Literal["minilm", "none"] = Field(
+        default="minilm",
+        description="sentence encoder whose cosines the first model learns on the warm-up posts (dense features "
+        "only; 'none': the features' own cosines)",
+    )
     warmup_posts: int = Field(
         default=2000,
         ge=10,
@@ -162,7 +167,7 @@ class ClusterSettings(Section):
         "its 10th nearest neighbour",
     )
     join_fraction: float = Field(
-        default=0.6, gt=0, le=1, description="the share of the neighbour similarity that 'auto' joins at"
+        default=0.57, gt=0, le=1, description="the share of the neighbour similarity that 'auto' joins at"
     )
     size_leniency: float = Field(
         default=2.0,

@@ -34,6 +34,7 @@ from streamclust.config import (
     Settings,
 )
 from streamclust.encode.autoencoder import AutoencoderShape, Encoder, train_autoencoder
+from streamclust.encode.teacher import build_teacher
 from streamclust.encode.weights import encoder_from, encoder_snapshot
 from streamclust.errors import CheckpointError, ModelError
 from streamclust.featurize import Featurizer, build_featurizer
@@ -226,7 +227,12 @@ class Engine:
         """Train the first encoder on the held posts, then cluster and label them all, in batches."""
         posts, self.held = self.held, []
         features = self.featurizer.transform([post.text for post in posts])
-        model = train_autoencoder(features, self.shape, training_plan(self.encoder_settings, self.seed, 1))
+        model = train_autoencoder(
+            features,
+            self.shape,
+            training_plan(self.encoder_settings, self.seed, 1),
+            targets=self._teacher_vectors([post.text for post in posts]),
+        )
         self.encoder = Encoder.fitted(model, 1, features)
         self.retraining.remember(features)
         latents = self.encoder.encode(features)
@@ -248,6 +254,13 @@ class Engine:
         )
         stats = self._stats(posts_in=posts_in, labels=labels, warmed_up=True)
         return BatchResult(labels=labels, events=[e for part in parts for e in part.events], stats=stats)
+
+    def _teacher_vectors(self, texts: list[str]) -> np.ndarray | None:
+        """The teacher's vectors of the warm-up posts, for the structure term; None without dense features."""
+        if not self.shape.dense_columns or not self.encoder_settings.structure_weight:
+            return None
+        teacher = build_teacher(self.encoder_settings.teacher)
+        return None if teacher is None else teacher.embed(texts)
 
     def _learn_batch(self, posts: list[Post], now: float) -> BatchResult:
         assert self.encoder is not None

@@ -88,11 +88,15 @@ class TextAutoencoder(nn.Module):
             latent = latent + self.skip(inputs.dense)
         return latent
 
-    def structure_loss(self, inputs: ModelInputs, latent: torch.Tensor) -> torch.Tensor:
-        """Mean squared change of the pairwise cosines of a mini-batch's centred dense rows."""
-        if inputs.dense is None or inputs.rows < 2:
+    def structure_loss(
+        self, inputs: ModelInputs, latent: torch.Tensor, targets: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Mean squared difference between the pairwise cosines of a mini-batch's centred latents and those of
+        its centred ``targets`` (the teacher's vectors of the same posts), or of its dense rows without them."""
+        reference = inputs.dense if targets is None else targets
+        if reference is None or inputs.rows < 2:
             return torch.zeros(())
-        before = torch.nn.functional.normalize(inputs.dense - inputs.dense.mean(0, keepdim=True), dim=1)
+        before = torch.nn.functional.normalize(reference - reference.mean(0, keepdim=True), dim=1)
         after = torch.nn.functional.normalize(latent - latent.mean(0, keepdim=True), dim=1)
         return ((after @ after.T - before @ before.T) ** 2).mean()
 
@@ -150,6 +154,7 @@ class TrainingPlan:
     learning_rate: float = 2e-3
     seed: int = 0
     structure_weight: float = 0.0
+    keep_start_cosines: bool = False  # with dense input, a retrain keeps the cosines its starting model gives
 
 
 def train_autoencoder(
@@ -158,8 +163,12 @@ def train_autoencoder(
     plan: TrainingPlan,
     start_from: TextAutoencoder | None = None,
     on_epoch: Callable[[int, float], None] | None = None,
+    targets: np.ndarray | None = None,
 ) -> TextAutoencoder:
-    """Train (or continue training a copy of ``start_from``) on ``features``; returns a model in eval mode."""
+    """Train (or continue training a copy of ``start_from``) on ``features``; returns a model in eval mode.
+
+    ``targets`` (one row per post, any width) are vectors whose cosines the structure term asks the latents to
+    have; without them it keeps the cosines of the dense features."""
     generator = torch.Generator().manual_seed(plan.seed)
     if start_from is not None:
         model = copy.deepcopy(start_from)
@@ -168,9 +177,13 @@ def train_autoencoder(
         model = TextAutoencoder(shape)
         if features.dense is not None:
             model.set_skip_axes(features.dense)
+    if targets is None and start_from is not None and plan.keep_start_cosines and shape.dense_columns:
+        with torch.inference_mode():
+            targets = start_from.encode(model_inputs(features, shape)).numpy()
     model.train()
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=plan.learning_rate)
     n = len(features)
+    target_rows = None if targets is None else torch.from_numpy(np.ascontiguousarray(targets, np.float32))
     for epoch in range(plan.epochs):
         order = torch.randperm(n, generator=generator).numpy()
         total = 0.0
@@ -180,7 +193,8 @@ def train_autoencoder(
             latent = model.encode(inputs)
             loss = model.reconstruction_loss(inputs, latent).mean()
             if plan.structure_weight:
-                loss = loss + plan.structure_weight * model.structure_loss(inputs, latent)
+                wanted = None if target_rows is None else target_rows[torch.from_numpy(rows)]
+                loss = loss + plan.structure_weight * model.structure_loss(inputs, latent, wanted)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

@@ -50,6 +50,7 @@ def training_plan(settings: EncoderSettings, seed: int, version: int) -> Trainin
         learning_rate=settings.learning_rate,
         seed=seed + version,
         structure_weight=settings.structure_weight,
+        keep_start_cosines=settings.teacher != "none",
     )
 
 

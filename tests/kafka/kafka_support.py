@@ -69,7 +69,8 @@ class Stream:
         self.created_topics = False
 
     def settings_mapping(self, input_fields: dict[str, Any] | None = None) -> dict[str, Any]:
-        """A small, quick engine: warm-up after 200 posts, a tiny autoencoder, no periodic retraining."""
+        """A small, quick engine: warm-up after 200 posts, a tiny autoencoder without the teacher (loading it
+        would add seconds to every worker start; the core and eval tests cover it), no periodic retraining."""
         return {
             "seed": 7,
             "input": input_fields or {"max_text_chars": 500},
@@ -81,6 +82,7 @@ class Stream:
                 "latent_dim": 16,
                 "retrain_every_posts": 0,
                 "background": False,
+                "teacher": "none",
             },
             "kafka": self.kafka,
             "http": {"enabled": False},
