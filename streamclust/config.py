@@ -82,7 +82,8 @@ class EncoderSettings(Section):
     structure_weight: float = Field(
         default=10.0,
         ge=0,
-        description="weight of the training term that keeps the cosines between posts as the features have them",
+        description="weight of the training term that gives posts the cosines the teacher (or, without one, "
+        "the features) gives them",
     )
     teacher: Literal["minilm", "none"] = Field(
         default="minilm",
@@ -204,7 +205,7 @@ class NoveltySettings(Section):
     ``min_cluster_size`` posts, and retired unannounced if nobody joins it for ``provisional_ttl_posts``."""
 
     min_cluster_size: int = Field(
-        default=5, ge=2, description="posts a provisional cluster needs to be confirmed as a new topic"
+        default=4, ge=2, description="posts a provisional cluster needs to be confirmed as a new topic"
     )
     provisional_ttl_posts: int = Field(
         default=5_000, ge=1, description="a provisional cluster nobody joins for this many posts is retired"

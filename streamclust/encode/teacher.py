@@ -36,9 +36,18 @@ class SentenceTeacher:
         self.model = model
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        vectors = self.model.encode(
-            list(texts), batch_size=TEACHER_BATCH_SIZE, show_progress_bar=False, convert_to_numpy=True
-        )
+        """Embedded on every CPU: the stream waits for the warm-up anyway, and the transformer's matrices are
+        large enough for more threads to help (the engine's own are not, hence its one thread)."""
+        import torch
+
+        threads = torch.get_num_threads()
+        torch.set_num_threads(max(threads, os.cpu_count() or 1))
+        try:
+            vectors = self.model.encode(
+                list(texts), batch_size=TEACHER_BATCH_SIZE, show_progress_bar=False, convert_to_numpy=True
+            )
+        finally:
+            torch.set_num_threads(threads)
         return np.asarray(vectors, dtype=np.float32)
 
 
