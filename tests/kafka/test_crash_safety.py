@@ -4,7 +4,6 @@ committed label (the open transaction dies with the process, and its offsets wit
 from __future__ import annotations
 
 import random
-import threading
 
 import pytest
 from kafka_support import CommittedReader, Stream, WorkerProcess, post_values
@@ -20,27 +19,32 @@ def test_sigkill_at_random_points_loses_and_doubles_nothing(
 ) -> None:
     posts = post_values(POSTS, prefix="crash-")
     stream.create_topics()
-    # The last quarter is sent only after the kills, so every kill lands before the input is through, however
-    # long the restarts take (each restores the model and catches up first; a group join may wait 60 s).
+    # The input arrives in pieces, one before each worker starts, and the last quarter only after the kills:
+    # every kill lands before the input is through, however long the restarts take on a busy machine (each
+    # restores the model and catches up first; a group join may wait 60 s).
     held_back = POSTS // 4
-    producer = threading.Thread(target=stream.produce, args=(posts[:-held_back],), kwargs={"rate": 400.0})
-    producer.start()
+    pieces = [posts[:-held_back][start::KILLS] for start in range(KILLS)]
 
     rng = random.Random(20_000)
     labels = CommittedReader(stream.bootstrap, stream.topic("labels"))
     labelled_at_kill = []
-    for _ in range(KILLS):
+    for kill, piece in enumerate(pieces):
+        stream.produce(piece, rate=2_000.0)
         worker = WorkerProcess(stream.config, "crashy")
         workers.append(worker)
         # A random lifetime once the worker has its partitions: the kill lands in warm-up, a batch or a
-        # commit. (Now and then a group join waits out the 60 s rebalance timeout; that worker is killed too.)
+        # commit. Every second worker first commits a label of its own, so some kills surely land after work
+        # was committed. (Now and then a group join waits out the 60 s rebalance timeout; that worker is
+        # killed too.)
         worker.wait_for_log("partitions assigned", timeout=60)
+        if kill % 2:
+            before = len(labels.records)
+            labels.read_until(before + 1, timeout=180)
+            assert len(labels.records) > before, worker.log_tail()
         labels.read_for(rng.uniform(0.5, 8.0))
         assert worker.alive(), worker.log_tail()
         worker.kill()
         labelled_at_kill.append(len(labels.records))
-    producer.join(timeout=120)
-    assert not producer.is_alive()
     stream.produce(posts[-held_back:])
 
     final = WorkerProcess(stream.config, "crashy")
