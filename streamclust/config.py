@@ -210,6 +210,19 @@ class NoveltySettings(Section):
     provisional_ttl_posts: int = Field(
         default=5_000, ge=1, description="a provisional cluster nobody joins for this many posts is retired"
     )
+    fringe_std: float = Field(
+        default=2.5,
+        ge=0,
+        le=10,
+        description="a post that a big cluster takes at a latent similarity this many standard deviations below "
+        "its members' mean is on its fringe, and may open a new cluster with other fringe posts of its batch "
+        "like it (a new topic taking over an old cluster; 0: off)",
+    )
+    fringe_min_members: int = Field(
+        default=100,
+        ge=1,
+        description="members a cluster needs before its fringe counts (its similarities' spread is known)",
+    )
 
 
 class LifecycleSettings(Section):

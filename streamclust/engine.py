@@ -100,7 +100,7 @@ class Engine:
             lifecycle.keywords_top_k,
             int(getattr(featurizer, "idf_half_life_posts", 50_000)),
         )
-        self.births = Births(cluster.semantic_weight, novelty.min_cluster_size)
+        self.births = Births(novelty, cluster.semantic_weight, cluster.newborn_std)
         self.lifecycle = Lifecycle(lifecycle, novelty.provisional_ttl_posts)
         self.retraining = Retraining(encoder, self.shape, seed)
 
@@ -309,10 +309,11 @@ class Engine:
         latent_similarity = nearest.latent_similarity.copy()
         accepted = clusters.accepts(rows, similarities)
         misfits = ~accepted
+        fringe = births.fringe(clusters.table, rows, latent_similarity, accepted)
         groups = np.full(n, -1, dtype=np.int64)
-        if not accepted.all():
+        if not (accepted & ~fringe).all():
             groups = births.group_newcomers(
-                latents, weighted, accepted, similarities, clusters.join_similarity
+                latents, weighted, accepted, similarities, clusters.join_similarity, fringe
             )
             first = Choice(np.where(groups < 0, rows, -1), groups)
             settled = clusters.settle(first, latents, weighted, nearest)

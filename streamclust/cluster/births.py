@@ -51,3 +51,36 @@ def group_posts(
         lexical_dots[:, best] += lexical_similarity[:, post]
         groups[post] = best
     return groups
+
+
+def fringe_posts(similarity: np.ndarray, mean: np.ndarray, spread: np.ndarray, std: float) -> np.ndarray:
+    """Posts whose similarity to the cluster that took them is ``std`` spreads or more below its members' mean
+    (``mean`` and ``spread`` per post, of its cluster): taken, but less closely than nearly all its members.
+
+    >>> fringe_posts(np.array([0.7, 0.4]), np.array([0.7, 0.7]), np.array([0.1, 0.1]), std=2.5).tolist()
+    [False, True]
+    """
+    return similarity <= mean - std * spread
+
+
+def without_thin_fringe_groups(groups: np.ndarray, fringe: np.ndarray, min_fringe_group: int) -> np.ndarray:
+    """``groups`` with the fringe posts taken out of groups that would hold fringe posts only, fewer than
+    ``min_fringe_group``, or the fringe post alone (they stay in the cluster that took them: -1); the other
+    groups numbered again from 0, in their order.
+
+    >>> groups = np.array([0, 0, 1, 2, 2, 2, 3])
+    >>> fringe = np.array([True, True, True, True, True, True, False])
+    >>> without_thin_fringe_groups(groups, fringe, 3).tolist()
+    [-1, -1, -1, 0, 0, 0, 1]
+    """
+    opened = groups >= 0
+    if not (fringe & opened).any():
+        return groups
+    group = np.maximum(groups, 0)
+    sizes = np.bincount(groups[opened])
+    others = np.bincount(groups[opened], weights=(~fringe[opened]).astype(np.float64), minlength=len(sizes))
+    thin = (sizes == 1) | ((others == 0) & (sizes < min_fringe_group))
+    groups = np.where(fringe & opened & thin[group], -1, groups)
+    kept = groups >= 0
+    groups[kept] = np.unique(groups[kept], return_inverse=True)[1]
+    return groups

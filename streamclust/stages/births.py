@@ -1,9 +1,13 @@
 """The births stage: new clusters from the posts of a batch that no cluster took, and the provisional ones
 among them until they are confirmed.
 
-Posts no cluster took are grouped in one pass (``cluster/births.py``); each group opens a cluster. A cluster
-born with fewer than ``min_cluster_size`` members is provisional: its posts are labelled with it (as
-outliers) and their ids are kept, so that the ``created`` event that confirms it can list them.
+Posts no cluster took are grouped in one pass (``cluster/births.py``); each group opens a cluster. So are the
+posts on a big cluster's fringe (it took them, but far less closely than its members): a new topic that
+arrives close to an old one would otherwise be taken by it, post by post, and never be found. A group of fringe
+posts alone opens a cluster only when it is one post short of a confirmed topic; a fringe post the grouping
+left alone stays where it was. A cluster born with fewer than ``min_cluster_size`` members is provisional: its
+posts are labelled with it (as outliers) and their ids are kept, so that the ``created`` event that confirms
+it can list them.
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ from __future__ import annotations
 import numpy as np
 from scipy.sparse import csr_matrix
 
-from streamclust.cluster.births import group_posts
+from streamclust.cluster.births import fringe_posts, group_posts, without_thin_fringe_groups
 from streamclust.cluster.table import ClusterTable
+from streamclust.config import NoveltySettings
 from streamclust.encode.autoencoder import normalize
 from streamclust.stages import Snapshot
 from streamclust.stages.clusters import Clusters
@@ -21,10 +26,26 @@ Created = tuple[int, list[str]]  # a confirmed cluster's id and the posts it had
 
 
 class Births:
-    def __init__(self, semantic_weight: float = 0.5, min_cluster_size: int = 5) -> None:
+    def __init__(
+        self, novelty: NoveltySettings, semantic_weight: float = 0.5, spread_floor: float = 0.08
+    ) -> None:
+        self.novelty = novelty
         self.semantic_weight = semantic_weight
-        self.min_cluster_size = min_cluster_size
+        self.min_cluster_size = novelty.min_cluster_size
+        self.spread_floor = spread_floor  # a cluster's similarity spread is taken as at least this
         self.provisional_members: dict[int, list[str]] = {}  # post ids of clusters not yet confirmed
+
+    def fringe(
+        self, table: ClusterTable, rows: np.ndarray, latent_similarity: np.ndarray, accepted: np.ndarray
+    ) -> np.ndarray:
+        """Whether each post is on the fringe of the cluster that took it (``cluster/births.py``)."""
+        novelty = self.novelty
+        if novelty.fringe_std <= 0 or len(table) == 0:
+            return np.zeros(len(rows), dtype=bool)
+        row = np.maximum(rows, 0)
+        big = accepted & table.confirmed[row] & (table.members[row] >= novelty.fringe_min_members)
+        spread = np.sqrt(np.maximum(table.similarity_var[row], self.spread_floor**2))
+        return big & fringe_posts(latent_similarity, table.similarity_mean[row], spread, novelty.fringe_std)
 
     def group_newcomers(
         self,
@@ -33,14 +54,20 @@ class Births:
         accepted: np.ndarray,
         similarities: np.ndarray,
         threshold: float,
+        fringe: np.ndarray | None = None,
     ) -> np.ndarray:
         """The new group of each post that opens or joins a new cluster in this batch (-1: an existing one).
 
-        Posts no cluster took are grouped in one pass (``births.group_posts``). A post an existing cluster
-        took moves to a new group it is more similar to: within a batch, the posts of a topic that arrives
-        with it must not scatter into older clusters only because theirs did not exist yet.
+        Posts no cluster took, and those on a cluster's ``fringe``, are grouped in one pass
+        (``births.group_posts``); groups of fringe posts alone that are too small to be a topic are dropped. A
+        post an existing cluster took moves to a new group it is more similar to: within a batch, the posts of
+        a topic that arrives with it must not scatter into older clusters only because theirs did not exist
+        yet.
         """
         weight = self.semantic_weight
+        if fringe is None:
+            fringe = np.zeros(len(latents), dtype=bool)
+        accepted = accepted & ~fringe
         misfits = np.flatnonzero(~accepted)
         misfit_latents, misfit_rows = latents[misfits], weighted[misfits]
         groups = np.full(len(latents), -1, dtype=np.int64)
@@ -51,6 +78,12 @@ class Births:
             weight,
             threshold,
         )
+        groups = without_thin_fringe_groups(groups, fringe, self.min_cluster_size - 1)
+        accepted = groups < 0
+        if not (~accepted).any():
+            return groups
+        misfits = np.flatnonzero(~accepted)
+        misfit_latents, misfit_rows = latents[misfits], weighted[misfits]
         taken = np.flatnonzero(accepted)
         if len(taken) == 0:
             return groups
