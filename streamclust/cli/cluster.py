@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
     columns = [
         TextColumn("clustering"),
         BarColumn(),
-        TextColumn("{task.fields[posts]} posts"),
+        TextColumn("{task.fields[posts]} posts{task.fields[stage]}"),
         TimeElapsedColumn(),
     ]
     try:
@@ -98,10 +98,16 @@ def run(args: argparse.Namespace) -> int:
             open_input(args.input) as (stream, progress),
             Progress(*columns, MofNCompleteColumn(), console=console, transient=True) as bar,
         ):
-            task = bar.add_task("read", total=progress.total_bytes, posts=0)
+            warming_up = (
+                f" (warming up: the first model is trained at {settings.encoder.warmup_posts:,} posts)"
+            )
+            task = bar.add_task(
+                "read", total=progress.total_bytes, posts=0, stage="" if engine.is_warm else warming_up
+            )
 
             def show(summary: FileRunSummary) -> None:
-                bar.update(task, completed=progress.done_bytes, posts=summary.read)
+                stage = "" if engine.is_warm else warming_up
+                bar.update(task, completed=progress.done_bytes, posts=summary.read, stage=stage)
 
             lines = InputLines(stream, max_line_bytes(settings.input))
             observers = [] if recorder is None else [recorder]
