@@ -37,6 +37,9 @@ def test_ten_thousand_posts_give_ten_thousand_labels(stream: Stream, workers: li
     }
     assert record["post_id"] == labels.records[0].key.decode()
     labels.close()
+    log = worker.log_path.read_text(errors="replace")
+    training, ready = log.find("training the first model on "), log.find("first model ready")
+    assert 0 <= training < ready, "the worker says it trains before the first labels: " + worker.log_tail()
 
 
 def test_events_and_catalog_are_committed_with_the_labels(

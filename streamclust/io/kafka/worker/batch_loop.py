@@ -393,6 +393,9 @@ class KafkaWorker:
         held = self._held
         posts = [post for post, _ in decoded]
         cold = self.engine.model_version == 0
+        training = len(self.engine.pending_post_ids) + len(posts)
+        if cold and training and (flush or training >= self.settings.encoder.warmup_posts):
+            say(log, f"training the first model on {training:,} posts; their labels follow", posts=training)
         guarded = process_guarded(self.engine, posts, now, [post for post, _ in held], flush=flush)
         self.uncommitted.first_model |= cold and self.engine.model_version > 0
         candidates = [*held, *decoded]
