@@ -90,6 +90,12 @@ class EncoderSettings(Section):
         description="sentence encoder whose cosines the first model learns on the warm-up posts (dense features "
         "only; 'none': the features' own cosines)",
     )
+    teacher_posts: int = Field(
+        default=500,
+        ge=2,
+        description="warm-up posts the teacher embeds, spread evenly over them (it runs at about 100 posts/s on "
+        "2 cores, so this sets most of the warm-up's time)",
+    )
     warmup_posts: int = Field(
         default=2000,
         ge=10,

@@ -34,7 +34,7 @@ from streamclust.config import (
     Settings,
 )
 from streamclust.encode.autoencoder import AutoencoderShape, Encoder, train_autoencoder
-from streamclust.encode.teacher import build_teacher
+from streamclust.encode.teacher import build_teacher, taught_rows
 from streamclust.encode.weights import encoder_from, encoder_snapshot
 from streamclust.errors import CheckpointError, ModelError
 from streamclust.featurize import Featurizer, build_featurizer
@@ -227,11 +227,13 @@ class Engine:
         """Train the first encoder on the held posts, then cluster and label them all, in batches."""
         posts, self.held = self.held, []
         features = self.featurizer.transform([post.text for post in posts])
+        taught = taught_rows(len(posts), self.encoder_settings.teacher_posts)
         model = train_autoencoder(
             features,
             self.shape,
             training_plan(self.encoder_settings, self.seed, 1),
-            targets=self._teacher_vectors([post.text for post in posts]),
+            targets=self._teacher_vectors([posts[row].text for row in taught]),
+            target_rows=taught,
         )
         self.encoder = Encoder.fitted(model, 1, features)
         self.retraining.remember(features)

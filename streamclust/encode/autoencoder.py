@@ -88,13 +88,10 @@ class TextAutoencoder(nn.Module):
             latent = latent + self.skip(inputs.dense)
         return latent
 
-    def structure_loss(
-        self, inputs: ModelInputs, latent: torch.Tensor, targets: torch.Tensor | None = None
-    ) -> torch.Tensor:
+    def structure_loss(self, latent: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
         """Mean squared difference between the pairwise cosines of a mini-batch's centred latents and those of
-        its centred ``targets`` (the teacher's vectors of the same posts), or of its dense rows without them."""
-        reference = inputs.dense if targets is None else targets
-        if reference is None or inputs.rows < 2:
+        its centred ``reference`` rows (the teacher's vectors of the same posts, or their dense features)."""
+        if len(latent) < 2:
             return torch.zeros(())
         before = torch.nn.functional.normalize(reference - reference.mean(0, keepdim=True), dim=1)
         after = torch.nn.functional.normalize(latent - latent.mean(0, keepdim=True), dim=1)
@@ -164,11 +161,13 @@ def train_autoencoder(
     start_from: TextAutoencoder | None = None,
     on_epoch: Callable[[int, float], None] | None = None,
     targets: np.ndarray | None = None,
+    target_rows: np.ndarray | None = None,
 ) -> TextAutoencoder:
     """Train (or continue training a copy of ``start_from``) on ``features``; returns a model in eval mode.
 
-    ``targets`` (one row per post, any width) are vectors whose cosines the structure term asks the latents to
-    have; without them it keeps the cosines of the dense features."""
+    ``targets`` (any width) are vectors whose cosines the structure term asks the latents to have: one per post,
+    or one per post of ``target_rows`` (the term then looks at those posts only). Without them it keeps the
+    cosines of the dense features."""
     generator = torch.Generator().manual_seed(plan.seed)
     if start_from is not None:
         model = copy.deepcopy(start_from)
@@ -180,10 +179,11 @@ def train_autoencoder(
     if targets is None and start_from is not None and plan.keep_start_cosines and shape.dense_columns:
         with torch.inference_mode():
             targets = start_from.encode(model_inputs(features, shape)).numpy()
+            target_rows = None
     model.train()
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=plan.learning_rate)
     n = len(features)
-    target_rows = None if targets is None else torch.from_numpy(np.ascontiguousarray(targets, np.float32))
+    references = structure_references(n, targets, target_rows)
     for epoch in range(plan.epochs):
         order = torch.randperm(n, generator=generator).numpy()
         total = 0.0
@@ -193,8 +193,7 @@ def train_autoencoder(
             latent = model.encode(inputs)
             loss = model.reconstruction_loss(inputs, latent).mean()
             if plan.structure_weight:
-                wanted = None if target_rows is None else target_rows[torch.from_numpy(rows)]
-                loss = loss + plan.structure_weight * model.structure_loss(inputs, latent, wanted)
+                loss = loss + plan.structure_weight * references.loss(model, inputs, latent, rows)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -203,6 +202,38 @@ def train_autoencoder(
             on_epoch(epoch, total / max(n, 1))
     model.eval()
     return model
+
+
+@dataclass(frozen=True)
+class StructureReferences:
+    """What the structure term compares a mini-batch's cosines with: target vectors for the posts that have one
+    (``taught``), or the posts' own dense features when there are no targets."""
+
+    vectors: torch.Tensor | None
+    taught: torch.Tensor | None
+
+    def loss(
+        self, model: TextAutoencoder, inputs: ModelInputs, latent: torch.Tensor, rows: np.ndarray
+    ) -> torch.Tensor:
+        if self.vectors is None or self.taught is None:
+            return torch.zeros(()) if inputs.dense is None else model.structure_loss(latent, inputs.dense)
+        index = torch.from_numpy(rows)
+        chosen = self.taught[index]
+        return model.structure_loss(latent[chosen], self.vectors[index][chosen])
+
+
+def structure_references(
+    n: int, targets: np.ndarray | None, target_rows: np.ndarray | None
+) -> StructureReferences:
+    """Targets spread over all ``n`` training posts, with the posts that have none marked untaught."""
+    if targets is None:
+        return StructureReferences(None, None)
+    rows = np.arange(n) if target_rows is None else np.asarray(target_rows, dtype=np.int64)
+    vectors = np.zeros((n, targets.shape[1]), dtype=np.float32)
+    vectors[rows] = targets
+    taught = np.zeros(n, dtype=bool)
+    taught[rows] = True
+    return StructureReferences(torch.from_numpy(vectors), torch.from_numpy(taught))
 
 
 class Encoder:

@@ -31,9 +31,12 @@ class Births:
     ) -> None:
         self.novelty = novelty
         self.semantic_weight = semantic_weight
-        self.min_cluster_size = novelty.min_cluster_size
         self.spread_floor = spread_floor  # a cluster's similarity spread is taken as at least this
         self.provisional_members: dict[int, list[str]] = {}  # post ids of clusters not yet confirmed
+
+    @property
+    def min_cluster_size(self) -> int:
+        return self.novelty.min_cluster_size
 
     def fringe(
         self, table: ClusterTable, rows: np.ndarray, latent_similarity: np.ndarray, accepted: np.ndarray
@@ -82,8 +85,8 @@ class Births:
         accepted = groups < 0
         if not (~accepted).any():
             return groups
-        misfits = np.flatnonzero(~accepted)
-        misfit_latents, misfit_rows = latents[misfits], weighted[misfits]
+        still = groups[misfits] >= 0  # the misfits not dropped with a thin fringe group
+        misfits, misfit_latents, misfit_rows = misfits[still], misfit_latents[still], misfit_rows[still]
         taken = np.flatnonzero(accepted)
         if len(taken) == 0:
             return groups

@@ -13,7 +13,7 @@ from streamclust.encode.autoencoder import (
     normalize,
     train_autoencoder,
 )
-from streamclust.encode.teacher import build_teacher
+from streamclust.encode.teacher import build_teacher, taught_rows
 from streamclust.errors import ModelError
 from streamclust.featurize.base import FeatureBatch, SparseRows
 
@@ -61,6 +61,27 @@ def test_teacher_targets_pull_the_latent_cosines_towards_the_teachers(posts) -> 
     taught = latents(train_autoencoder(features, SHAPE, PLAN, targets=teacher), features)
     assert correlation(taught, teacher) > correlation(plain, teacher) + 0.1
     assert correlation(taught, teacher) > 0.8
+
+
+def test_a_teacher_for_some_posts_teaches_the_geometry_to_all(posts) -> None:  # type: ignore[no-untyped-def]
+    features, teacher = posts
+    taught = taught_rows(POSTS, POSTS // 4)
+    model = train_autoencoder(features, SHAPE, PLAN, targets=teacher[taught], target_rows=taught)
+    untaught = np.setdiff1d(np.arange(POSTS), taught)
+    plain = latents(train_autoencoder(features, SHAPE, PLAN), features)
+    learned = latents(model, features)
+    assert (
+        correlation(learned[untaught], teacher[untaught])
+        > correlation(plain[untaught], teacher[untaught]) + 0.1
+    )
+
+
+def test_the_taught_posts_are_spread_over_the_warm_up() -> None:
+    rows = taught_rows(2000, 500)
+    assert len(rows) == len(set(rows.tolist())) == 500
+    assert rows[0] == 0 and rows[-1] == 1999
+    assert np.all(np.diff(rows) >= 3)
+    assert taught_rows(300, 500).tolist() == list(range(300))
 
 
 def test_a_retrain_keeps_the_cosines_of_the_model_it_starts_from(posts) -> None:  # type: ignore[no-untyped-def]
