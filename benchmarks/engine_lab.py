@@ -163,7 +163,9 @@ def run_missed(stream: LabelledPosts) -> None:
     engine, run = run_engine(stream)
     engine.close()
     true, labels = stream.labels, run.labels
-    detected = {label for kind, label in kinds(true, run).values() if kind == "new"}
+    kind_of = kinds(true, run)
+    birth = {cluster.cluster_id: cluster for cluster in run.created}
+    detected = {label for kind, label in kind_of.values() if kind == "new"}
     for label in sorted(set(np.unique(true).tolist()) - detected):
         rows = np.flatnonzero(true == label)
         went: list[dict[str, Any]] = []
@@ -176,6 +178,7 @@ def run_missed(stream: LabelledPosts) -> None:
                     "cluster_size": int(counts.sum()),
                     "its_majority_class": int(classes[np.argmax(counts)]),
                     "purity": round(float(counts.max() / counts.sum()), 2),
+                    "born_as": born_as(cluster_id, kind_of, birth, true),
                 }
             )
         print_json(
@@ -186,6 +189,20 @@ def run_missed(stream: LabelledPosts) -> None:
             example=stream.texts[rows[0]][:100],
             went_to=went,
         )
+
+
+def born_as(
+    cluster_id: int,
+    kind_of: dict[int, tuple[str, int | None]],
+    birth: dict[int, CreatedCluster],
+    true: np.ndarray,
+) -> dict[str, Any] | None:
+    """What a cluster was when it was created: its kind, class, when, and the classes of its first members."""
+    if cluster_id not in birth:
+        return None  # a warm-up cluster, or one never confirmed
+    kind, label = kind_of[cluster_id]
+    members = Counter(true[birth[cluster_id].member_rows].tolist()).most_common(4)
+    return {"kind": kind, "class": label, "at": birth[cluster_id].posts_fed, "members": members}
 
 
 def run_kmeans(stream: LabelledPosts, ks: list[int]) -> None:
