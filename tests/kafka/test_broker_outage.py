@@ -80,6 +80,47 @@ def worker_story(worker: WorkerProcess) -> str:
     return "\n".join(json.dumps(line) for line in kept[-60:])
 
 
+def where_labels_are(bootstrap: str, topic: str, group: str, input_topic: str, missing: set[str]) -> str:
+    """For a failure message: per label partition the committed end (last stable offset) against the high
+    watermark, how many of the ``missing`` posts have a label record in the log at all (aborted or still open),
+    and the group's committed input offsets against the input's ends."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    ends: dict[str, dict[int, int]] = {}
+    found: dict[int, list[int]] = {}
+    for isolation in ("read_committed", "read_uncommitted"):
+        consumer = KafkaConsumer(
+            bootstrap_servers=bootstrap, isolation_level=isolation, enable_auto_commit=False
+        )
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or set())]
+        ends[isolation] = {tp.partition: offset for tp, offset in consumer.end_offsets(partitions).items()}
+        if isolation == "read_uncommitted":
+            consumer.assign(partitions)
+            consumer.seek_to_beginning(*partitions)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and any(
+                consumer.position(tp) < ends[isolation][tp.partition] for tp in partitions
+            ):
+                for tp, batch in consumer.poll(timeout_ms=200).items():
+                    for record in batch:
+                        if record.key.decode() in missing:
+                            found.setdefault(tp.partition, []).append(record.offset)
+        consumer.close()
+    probe = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    inputs = [
+        TopicPartition(input_topic, p) for p in sorted(probe.partitions_for_topic(input_topic) or set())
+    ]
+    committed = {tp.partition: probe.committed(tp) for tp in inputs}  # reads the offsets; joins no group
+    input_ends = {tp.partition: offset for tp, offset in probe.end_offsets(inputs).items()}
+    probe.close()
+    in_log = {p: (len(o), min(o), max(o)) for p, o in found.items()}
+    return (
+        f"labels: committed ends {ends['read_committed']}, high watermarks {ends['read_uncommitted']}; missing posts "
+        f"with a record in the log (count, first and last offset, by partition): {in_log}; the group's committed "
+        f"input offsets {committed} of {input_ends}"
+    )
+
+
 def test_worker_retries_through_a_broker_outage_and_labels_every_post_once(
     own_broker: OwnBroker, tmp_path: Path, workers: list[WorkerProcess]
 ) -> None:
@@ -120,9 +161,16 @@ def test_worker_retries_through_a_broker_outage_and_labels_every_post_once(
     wanted = {key.decode() for key, _ in before + after}
     missing = wanted - set(counts)
     doubled = {post_id: count for post_id, count in counts.items() if count > 1}
+    where = (
+        where_labels_are(
+            stream.bootstrap, stream.topic("labels"), stream.kafka["group_id"], stream.topic("input"), missing
+        )
+        if missing
+        else ""
+    )
     assert not missing, (
         f"{len(missing)} posts without a label, e.g. {sorted(missing)[:5]}; {len(labels.records)} label records "
-        f"read; the worker's log without its retry lines:\n{worker_story(worker)}"
+        f"read; {where}; the worker's log without its retry lines:\n{worker_story(worker)}"
     )
     assert not doubled, f"{len(doubled)} posts labelled more than once, e.g. {list(doubled.items())[:5]}"
     assert set(counts) == wanted
