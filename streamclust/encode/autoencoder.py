@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from streamclust.encode.adam import Adam
 from streamclust.featurize.base import FeatureBatch
 
 MAX_RECONSTRUCTED_COLUMNS = 4096
@@ -181,7 +182,7 @@ def train_autoencoder(
             targets = start_from.encode(model_inputs(features, shape)).numpy()
             target_rows = None
     model.train()
-    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=plan.learning_rate)
+    optimizer = Adam([p for p in model.parameters() if p.requires_grad], lr=plan.learning_rate)
     n = len(features)
     references = structure_references(n, targets, target_rows)
     for epoch in range(plan.epochs):
