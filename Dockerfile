@@ -23,9 +23,8 @@ RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu .
 COPY configs ./configs
 
 USER streamclust
-# Build the featurizer of the preset the worker runs once: this distils the static model into the cache.
-RUN python -c "from streamclust.config import load_settings; from streamclust.featurize import build_featurizer; \
-settings = load_settings('configs/default.yaml'); build_featurizer(settings.featurize, seed=settings.seed)"
+# Prepare the featurizer of the preset the worker runs once: this distils the static model into the cache.
+RUN streamclust config prepare --config configs/default.yaml
 
 # /metrics, /healthz, /readyz, /clusters (http.port); give STREAMCLUST_HTTP__HOST=0.0.0.0 to reach it
 EXPOSE 9464

@@ -17,9 +17,10 @@ $(BIN)/streamclust: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip >/dev/null
 	$(BIN)/pip install -e '.[dev]'
+	$(BIN)/streamclust config prepare
 	@touch $@
 
-setup: $(BIN)/streamclust ## create .venv and install streamclust with its dev tools
+setup: $(BIN)/streamclust ## create .venv, install streamclust with its dev tools, distil the static model
 
 demo: setup ## replay Banking77 through a local Kafka with a live view; writes out/demo/report.html
 	@deploy/kafka/with-local-broker --port $(DEMO_PORT) $(if $(DEMO_CONTROLLER_PORT),--controller-port $(DEMO_CONTROLLER_PORT)) -- \

@@ -84,15 +84,14 @@ def test_nothing_the_image_needs_is_left_out_of_the_build_context(dockerfile: li
 def test_the_model_is_distilled_at_build_time_for_the_preset_the_worker_runs(
     dockerfile: list[tuple[str, str]], compose: dict[str, Any]
 ) -> None:
-    [distil] = [run for run in arguments(dockerfile, "RUN") if "build_featurizer" in run]
-    preset = re.search(r"load_settings\('([^']+)'\)", distil)
-    assert preset, distil
+    [prepare] = [shlex.split(run) for run in arguments(dockerfile, "RUN") if "config prepare" in run]
+    assert prepare[:3] == ["streamclust", "config", "prepare"]
     worker_command = shlex.split(compose["services"]["worker"]["command"])
     assert worker_command[0] == "run"
-    assert worker_command[worker_command.index("--config") + 1] == preset.group(1)
+    assert worker_command[worker_command.index("--config") + 1] == prepare[prepare.index("--config") + 1]
     steps = [name for name, _ in dockerfile]
     assert steps.index("USER") < next(
-        i for i, (name, args) in enumerate(dockerfile) if name == "RUN" and "build_featurizer" in args
+        i for i, (name, args) in enumerate(dockerfile) if name == "RUN" and "config prepare" in args
     ), "the model is distilled as the user whose cache the worker reads"
 
 

@@ -29,7 +29,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tail": ("streamclust.cli.tail", "print committed labels, events, catalog entries or dead letters"),
     "inspect": ("streamclust.cli.inspect", "print the clusters from the catalog topic; --cluster ID for one"),
     "report": ("streamclust.cli.report", "write the HTML report of a run from its timeline"),
-    "config": ("streamclust.cli.config", "print the configuration reference (every setting and its default)"),
+    "config": (
+        "streamclust.cli.config",
+        "print the configuration reference, or prepare (distil) the featurizer's model ahead of the first run",
+    ),
     "broker": ("streamclust.cli.broker", "start, stop or check the local Apache Kafka broker"),
 }
 
