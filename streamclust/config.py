@@ -217,7 +217,7 @@ class NoveltySettings(Section):
         default=5_000, ge=1, description="a provisional cluster nobody joins for this many posts is retired"
     )
     fringe_std: float = Field(
-        default=2.5,
+        default=2.0,
         ge=0,
         le=10,
         description="a post that a big cluster takes at a latent similarity this many standard deviations below "
