@@ -29,16 +29,23 @@ def tiny_model(**kwargs: Any) -> StaticModel:
 def test_prepare_distils_the_static_model_into_the_cache_the_settings_name(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(static, "import_distill", lambda: tiny_model)
+    asked: list[dict[str, Any]] = []
+
+    def distill(**kwargs: Any) -> StaticModel:
+        asked.append(kwargs)
+        return tiny_model(**kwargs)
+
+    monkeypatch.setattr(static, "import_distill", lambda: distill)
     monkeypatch.setenv("STREAMCLUST_FEATURIZE__CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("STREAMCLUST_FEATURIZE__STATIC_DIMS", "16")
 
     assert main(["config", "prepare"]) == 0
 
+    assert [kwargs["pca_dims"] for kwargs in asked] == [16]
     assert (tmp_path / "model2vec-minilm-16" / "config.json").exists()
-    captured = capsys.readouterr()
-    assert "distilling the static model once" in captured.err
-    assert "the static featurizer is ready" in captured.out
+    assert "the static featurizer is ready" in capsys.readouterr().out
+    assert main(["config", "prepare"]) == 0  # a second time reads the cache
+    assert len(asked) == 1
 
 
 def test_prepare_with_the_hashing_featurizer_has_nothing_to_distil(
