@@ -184,6 +184,20 @@ class ClusterSettings(Section):
         "is expected to be less similar to (cluster/join_similarity.py: JoinBar); 0: the same bar for every "
         "cluster",
     )
+    size_prior: float = Field(
+        default=0.25,
+        ge=0,
+        le=2,
+        description="when several clusters take a post, a big cluster that is one broad topic is preferred by this "
+        "share of the join similarity per doubling of its members (cluster/broad_topics.py); 0: off",
+    )
+    broad_split_ratio: float = Field(
+        default=0.35,
+        gt=0,
+        le=2,
+        description="a cluster is one broad topic when its latest members split in two with a margin below this "
+        "share of their spread (cluster/shape.py)",
+    )
     settle_passes: int = Field(
         default=2,
         ge=0,

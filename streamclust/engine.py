@@ -2,7 +2,8 @@
 
 In order, for each batch: featurize -> encode -> weigh the post's words (online TF-IDF) -> find the most similar
 cluster (``stages/clusters.py``: FAISS proposes the nearest in latent space, the blend of latent and lexical
-cosine decides) -> join it, or open a provisional cluster with the batch's other posts like it
+cosine decides; among clusters that take it, a big one that is one broad topic is preferred,
+``cluster/broad_topics.py``) -> join it, or open a provisional cluster with the batch's other posts like it
 (``stages/births.py``) -> settle the batch: each post may still move to the cluster or new group it fits best
 as the batch leaves them (``cluster/settle.py``) -> update centroids and profiles -> confirm provisional
 clusters that reached ``min_cluster_size`` members (a ``created`` event) -> merge, retire and cap clusters
@@ -272,6 +273,7 @@ class Engine:
         features = self.featurizer.transform([post.text for post in posts])
         latents = self.encoder.encode(features)
         error = self._reconstruction_error(features)
+        self.clusters.measure_broad_topics(self.position)
 
         assignment = self._learn(posts, features, latents, now)
         drift = self.retraining.watch(assignment.misfits)
@@ -353,6 +355,7 @@ class Engine:
                 now,
             )
         clusters.count_keywords(features, cluster_ids)
+        clusters.remember(latents, cluster_ids)
         created = births.confirm(clusters.table, born)
         events = self.lifecycle.announce(clusters, created, now, self.model_version)
         provisional = ~clusters.table.confirmed[clusters.table.rows_of(cluster_ids)]

@@ -78,9 +78,11 @@ def settle(
     semantic_weight: float,
     threshold: float | JoinBar,
     passes: int = 2,
+    preference: np.ndarray | None = None,
 ) -> Choice:
     """The batch's choice after up to ``passes`` rounds of moving each post to its best cluster or group;
-    groups numbered again from 0 in order of their first post.
+    groups numbered again from 0 in order of their first post. ``preference`` (per cluster row, as
+    ``Clusters.size_preference``) is added to a cluster's similarity where the cluster takes the post.
 
     The local clusters are those of the first choice (a group may end empty, a touched cluster may keep no
     batch post): the touched rows first, then the opened groups."""
@@ -111,6 +113,8 @@ def settle(
         blend[~options.allowed(own, own_slot)] = NOT_AN_OPTION
         sizes = np.bincount(own, minlength=n_local).astype(np.float64)
         sizes[:n_touched] += candidates.counts[touched]
+        if preference is not None:
+            blend = blend + preferred(blend, options.local, preference[touched], bar.of(sizes))
         best_slot = first_best_slot(blend, options.local)
         best = options.local[np.arange(len(own)), best_slot]
         best_similarity = blend[np.arange(len(own)), best_slot]
@@ -246,6 +250,14 @@ def first_best_slot(blend: np.ndarray, local: np.ndarray) -> np.ndarray:
     best = blend.max(axis=1, keepdims=True)
     tied = np.where((blend == best) & (local >= 0), local, np.iinfo(np.int64).max)
     return tied.argmin(axis=1)
+
+
+def preferred(blend: np.ndarray, local: np.ndarray, preference: np.ndarray, bars: np.ndarray) -> np.ndarray:
+    """The preference of each post's option (``preference`` per touched cluster, none for a new group) where
+    that option takes the post."""
+    bonus = np.concatenate([preference, np.zeros(len(bars) - len(preference))])
+    slot = np.maximum(local, 0)
+    return np.where((local >= 0) & (blend >= bars[slot]), bonus[slot], 0.0)
 
 
 def compatible_moves(

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse import csr_matrix
 
+from streamclust.cluster.broad_topics import BroadTopics
 from streamclust.cluster.centroids import decay_counts, learning_rate_floor, update_centroids
 from streamclust.cluster.index import CentroidIndex, exact_similarities
 from streamclust.cluster.join_similarity import JoinBar, estimate_join_similarity
@@ -33,6 +34,7 @@ from streamclust.stages import Snapshot
 TIE_FINALISTS = 2  # best candidates scored again exactly before one is chosen
 CANDIDATES = 16  # clusters nearest in latent space whose blended similarity is computed exactly
 MERGE_NEIGHBOURS = 8  # clusters nearest in latent space that each cluster is tested against for a merge
+PRIOR_BASE_MEMBERS = 4.0  # the size prior counts doublings of a cluster's members above this many
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class Clusters:
         self.index = CentroidIndex(latent_dim, settings.index, settings.flat_max_clusters)
         self.keywords: ClusterKeywords | None = None
         self.lexical: LexicalProfiles | None = None
+        self.broad = BroadTopics(latent_dim, settings.broad_split_ratio)
         # set at warm-up when the setting is 'auto'
         self.join_similarity = 0.0 if settings.join_similarity == "auto" else settings.join_similarity
         self.rate_floor = learning_rate_floor(settings.half_life_posts)
@@ -107,10 +110,11 @@ class Clusters:
         and the candidates they were chosen from.
 
         FAISS proposes the ``CANDIDATES`` clusters nearest in latent space with their cosines; each post's
-        lexical cosine to each of them is computed one post at a time. The best two of the blend are then
+        lexical cosine to each of them is computed one post at a time. Among the candidates that take the post,
+        a cluster that is one broad topic gets its size preference (``size_preference``). The best two are then
         scored again exactly, in float64 (``exact_similarities``), rounded to a 1e-6 grid, and the lowest row
         wins among equal bests: FAISS's float32 rounding, which differs between batch sizes, cannot flip a
-        label (the tie rule of ``cluster/index.py``).
+        label (the tie rule of ``cluster/index.py``). The similarities returned are the plain blend.
         """
         assert self.lexical is not None
         n, table = len(latents), self.table
@@ -129,13 +133,16 @@ class Clusters:
         lexical_similarity = self.lexical.similarity_of_pairs(weighted, candidates)
         weight = self.settings.semantic_weight
         blend = weight * latent_similarity + (1.0 - weight) * lexical_similarity
-        finalists = np.argsort(-blend, axis=1, kind="stable")[:, :TIE_FINALISTS]
+        preference, bars = self.size_preference(), self.join_bar.of(table.counts)
+        ranked = blend + np.where(blend >= bars[candidates], preference[candidates], 0.0)
+        finalists = np.argsort(-ranked, axis=1, kind="stable")[:, :TIE_FINALISTS]
         rows = np.take_along_axis(candidates, finalists, axis=1)
         latent_exact = exact_similarities(latents, table.centroids, rows)
         blend_exact = weight * latent_exact + (1.0 - weight) * np.take_along_axis(
             lexical_similarity, finalists, axis=1
         )
-        best = first_best(np.round(blend_exact, 6), rows)
+        score = blend_exact + np.where(blend_exact >= bars[rows], preference[rows], 0.0)
+        best = first_best(np.round(score, 6), rows)
         picked = np.arange(n)
         return Nearest(
             rows[picked, best].astype(np.int64),
@@ -143,6 +150,31 @@ class Clusters:
             latent_exact[picked, best].astype(np.float32),
             Candidates(candidates, latent_similarity, lexical_similarity, table.counts, self.lexical.norms),
         )
+
+    def size_preference(self) -> np.ndarray:
+        """What each cluster row adds to its similarity when it is one of several clusters that take a post:
+        ``size_prior`` of the join similarity per doubling of its members above ``PRIOR_BASE_MEMBERS`` for a
+        cluster that is one broad topic (``cluster/broad_topics.py``), nothing for the others.
+
+        Like the prior of a Chinese-restaurant-process mixture, it lets a broad topic keep the posts of its
+        facets that a smaller cluster fits about as well; clusters of several tight topics side by side (whose
+        neighbours are distinct topics) get none.
+        """
+        table = self.table
+        if self.settings.size_prior == 0 or not self.broad.ratios:
+            return np.zeros(len(table))
+        doublings = np.log2(np.maximum(table.members / PRIOR_BASE_MEMBERS, 1.0))
+        bonus = self.join_similarity * self.settings.size_prior * doublings
+        return np.where(self.broad.is_broad(table.ids), bonus, 0.0)
+
+    def remember(self, latents: np.ndarray, cluster_ids: np.ndarray) -> None:
+        """A batch's posts and their clusters, for measuring which clusters are broad topics."""
+        self.broad.remember(latents, cluster_ids)
+
+    def measure_broad_topics(self, position: int) -> None:
+        """Measure the shape of the clusters due (``cluster/broad_topics.py``)."""
+        if self.settings.size_prior:
+            self.broad.measure_if_due(position, self.table.ids)
 
     def settle(self, choice: Choice, latents: np.ndarray, weighted: csr_matrix, nearest: Nearest) -> Choice:
         """The batch's choice settled against the clusters as the batch leaves them (``cluster/settle.py``)."""
@@ -156,6 +188,7 @@ class Clusters:
             self.settings.semantic_weight,
             self.join_bar,
             self.settings.settle_passes,
+            preference if (preference := self.size_preference()).any() else None,
         )
 
     def similarities_to(
@@ -313,6 +346,7 @@ class Clusters:
         self.table.similarity_mean = carried.similarity_mean
         self.table.similarity_var = carried.similarity_var
         self.index.refresh(self.table.centroids, structure_changed=True)
+        self.broad.forget_latents()
         return carried.label_agreement
 
     # -- reporting ------------------------------------------------------------------------------------------
@@ -359,7 +393,7 @@ class Clusters:
 
     def snapshot(self) -> Snapshot:
         """The table, the centroids the (possibly approximate) index was last built from, keywords, lexical
-        profiles and the join similarity."""
+        profiles, the join similarity and the broad topics."""
         return {
             "table": self.table.snapshot(),
             "index": {
@@ -369,6 +403,7 @@ class Clusters:
             "keywords": None if self.keywords is None else self.keywords.snapshot(),
             "lexical": None if self.lexical is None else self.lexical.snapshot(),
             "join_similarity": self.join_similarity,
+            "broad": self.broad.snapshot(),
         }
 
     def restore(self, snapshot: Snapshot) -> None:
@@ -388,6 +423,8 @@ class Clusters:
         self.keywords = None if keywords is None else ClusterKeywords.from_snapshot(keywords)
         self.lexical = None if lexical is None else LexicalProfiles.from_snapshot(lexical)
         self.join_similarity = float(snapshot["join_similarity"])
+        if "broad" in snapshot:  # checkpoints before the broad topics have none: measured again from here
+            self.broad.restore(snapshot["broad"])
 
 
 def first_best(scores: np.ndarray, rows: np.ndarray) -> np.ndarray:

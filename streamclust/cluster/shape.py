@@ -1,0 +1,55 @@
+"""The shape of a cluster: one broad topic, or several tight ones side by side.
+
+Split a cluster's members in two (spherical 2-means, started from the halves on either side of their
+principal axis) and take each member's cosine to its own half minus its
+cosine to the other half. The mean of that gap is the split's margin: large when the members form two groups,
+small when they form one broad mode. Divided by the members' spread (one minus their mean cosine to their mean)
+it compares clusters of any breadth: the *split ratio*.
+
+On the shared streams the ratio tells the two kinds of stream apart already at warm-up: the clusters of
+StackOverflow (twenty broad tags, each with facets that cut across the others) have a median ratio of
+0.25-0.28; those of Banking77 (tight intents side by side) 0.74-0.91, and of the news streams 0.56-0.67. The
+clusters stage prefers big clusters that are one broad topic when a post fits several (``stages/clusters.py``).
+
+>>> rng = np.random.default_rng(0)
+>>> def unit(rows): return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+>>> axis = np.eye(32)
+>>> one_broad_topic = unit(axis[0] + 0.35 * rng.standard_normal((200, 32)))
+>>> two_tight_topics = unit(np.vstack([axis[1], axis[2]]).repeat(100, axis=0) + 0.1 * rng.standard_normal((200, 32)))
+>>> bool(split_ratio(one_broad_topic) < 0.35 < split_ratio(two_tight_topics))
+True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+POWER_STEPS = 20  # rounds of the power method that find the members' principal axis
+ROUNDS = 3  # rounds of 2-means from the halves on either side of it
+
+
+def split_ratio(latents: np.ndarray) -> float:
+    """The split ratio of the members with these unit ``latents`` (NaN for fewer than two). Deterministic."""
+    points = np.asarray(latents, dtype=np.float64)
+    if len(points) < 2:
+        return float("nan")
+    mean = points.mean(axis=0)
+    tightness = float(np.mean(points @ unit(mean)))
+    centred = points - mean
+    axis = centred[np.argmax(np.einsum("nd,nd->n", centred, centred))]
+    for _ in range(POWER_STEPS):
+        axis = unit(centred.T @ (centred @ axis))
+    in_second = centred @ axis > 0
+    near = np.zeros((len(points), 2))
+    for _ in range(ROUNDS + 1):
+        halves = [points[~in_second], points[in_second]]
+        if min(len(half) for half in halves) == 0:
+            return 0.0
+        near = points @ np.stack([unit(half.sum(axis=0)) for half in halves]).T
+        in_second = near[:, 1] > near[:, 0]
+    margin = float(np.mean(np.abs(near[:, 0] - near[:, 1])))
+    return margin / max(1.0 - tightness, 1e-9)
+
+
+def unit(vector: np.ndarray) -> np.ndarray:
+    return vector / max(float(np.linalg.norm(vector)), 1e-12)
