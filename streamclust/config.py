@@ -196,7 +196,7 @@ class ClusterSettings(Section):
         gt=0,
         le=2,
         description="a cluster is one broad topic when its latest members split in two with a margin below this "
-        "share of their spread (cluster/shape.py)",
+        "share of their spread (cluster/shape.py), and counts as one while such clusters hold most of the stream",
     )
     settle_passes: int = Field(
         default=2,

@@ -78,6 +78,17 @@ def test_several_tight_topics_side_by_side_are_not_a_broad_topic() -> None:
     assert not broad.is_broad(np.array([5]))[0]
 
 
+def test_a_broad_cluster_among_tight_topics_is_not_taken_for_a_broad_topic() -> None:
+    # one cluster that splits poorly, three that split well and hold most of the ring's posts
+    tight = {cluster_id: two_tight_topics(100, seed=cluster_id) for cluster_id in (2, 3, 4)}
+    broad = ring_with({1: one_broad_topic(100), **tight})
+    broad.measure_if_due(position=1_000, live_ids=np.array([1, 2, 3, 4]))
+    ratio = broad.ratio_of(1)
+    assert ratio is not None and ratio < 0.35
+    assert broad.broad_share == 0.25
+    assert not broad.is_broad(np.array([1, 2, 3, 4])).any()
+
+
 def test_clusters_are_measured_again_only_every_so_many_posts() -> None:
     broad = ring_with({1: one_broad_topic(60)})
     broad.measure_if_due(position=1_000, live_ids=np.array([1]))
@@ -139,6 +150,7 @@ def facet_and_topics(size_prior: float, broad: bool) -> Clusters:
     clusters.index.refresh(clusters.table.centroids, structure_changed=True)
     clusters.broad.ratios = {0: 0.2 if broad else 0.8}
     clusters.broad.measured_at = {0: 0}
+    clusters.broad.broad_share = 1.0 if broad else 0.0
     return clusters
 
 
