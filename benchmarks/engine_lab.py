@@ -4,6 +4,7 @@ to be, where the classes it never detects went, and what its final latents know.
     .venv/bin/python benchmarks/engine_lab.py confirmations banking77 emerging   # merge ratio at each confirmation
     .venv/bin/python benchmarks/engine_lab.py missed banking77 emerging          # classes never detected
     .venv/bin/python benchmarks/engine_lab.py kmeans stackoverflow shuffled --k 20,60,190
+    .venv/bin/python benchmarks/engine_lab.py broad stackoverflow shuffled         # the clusters' split ratios
 
 Each runs the engine with the built-in defaults (``STREAMCLUST_*`` variables override them, as for ``streamclust
 eval``), seed 0, batches of 256, then prints one JSON line per result. Not part of the product.
@@ -226,11 +227,30 @@ def run_kmeans(stream: LabelledPosts, ks: list[int]) -> None:
         )
 
 
+def run_broad(stream: LabelledPosts) -> None:
+    """Every cluster whose shape the engine measured: its split ratio, whether it counts as one broad topic, and
+    what it turned out to be."""
+    engine, run = run_engine(stream)
+    broad = engine.clusters.broad
+    print_json(what="stream", broad_share=round(broad.broad_share, 3), measured=len(broad.ratios))
+    counted = broad.is_broad(np.array(sorted(broad.ratios), dtype=np.int64))
+    for (cluster_id, ratio), is_broad in zip(sorted(broad.ratios.items()), counted.tolist(), strict=True):
+        members = stream.labels[run.labels == cluster_id]
+        purity = Counter(members.tolist()).most_common(1)[0][1] / len(members) if len(members) else 0.0
+        print_json(
+            cluster=cluster_id,
+            split_ratio=round(ratio, 3),
+            broad=is_broad,
+            posts=len(members),
+            purity=round(purity, 2),
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("experiment", choices=["confirmations", "missed", "kmeans"])
+    parser.add_argument("experiment", choices=["confirmations", "missed", "kmeans", "broad"])
     parser.add_argument("dataset")
     parser.add_argument("order", choices=["as-is", "shuffled", "emerging"])
     parser.add_argument("--k", default="20", help="kmeans: numbers of clusters, comma-separated")
@@ -241,6 +261,8 @@ def main() -> None:
         run_confirmations(stream)
     elif args.experiment == "missed":
         run_missed(stream)
+    elif args.experiment == "broad":
+        run_broad(stream)
     else:
         run_kmeans(stream, [int(k) for k in args.k.split(",")])
 

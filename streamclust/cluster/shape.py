@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import numpy as np
 
-POWER_STEPS = 20  # rounds of the power method that find the members' principal axis
+POWER_STEPS = (
+    10  # rounds of the power method that find the members' principal axis (roughly: 2-means refines)
+)
 ROUNDS = 3  # rounds of 2-means from the halves on either side of it
 
 
@@ -41,10 +43,11 @@ def split_ratio(latents: np.ndarray) -> float:
     in_second = centred @ axis > 0
     near = np.zeros((len(points), 2))
     for _ in range(ROUNDS + 1):
-        halves = [points[~in_second], points[in_second]]
-        if min(len(half) for half in halves) == 0:
+        halves = np.stack([~in_second, in_second]).astype(np.float64)
+        if halves.sum(axis=1).min() == 0:
             return 0.0
-        near = points @ np.stack([unit(half.sum(axis=0)) for half in halves]).T
+        centres = halves @ points
+        near = points @ (centres / np.linalg.norm(centres, axis=1, keepdims=True)).T
         in_second = near[:, 1] > near[:, 0]
     margin = float(np.mean(np.abs(near[:, 0] - near[:, 1])))
     return margin / max(1.0 - tightness, 1e-9)

@@ -39,13 +39,14 @@ PRIOR_BASE_MEMBERS = 4.0  # the size prior counts doublings of a cluster's membe
 
 @dataclass(frozen=True)
 class Nearest:
-    """Each post's most similar cluster row (-1 with none), its blended and latent similarity to it, and the
-    candidates it was chosen from."""
+    """Each post's most similar cluster row (-1 with none), its blended and latent similarity to it, the
+    candidates it was chosen from, and the clusters' size preference (None: none has one)."""
 
     rows: np.ndarray
     similarities: np.ndarray
     latent_similarity: np.ndarray
     candidates: Candidates
+    preference: np.ndarray | None = None
 
 
 class Clusters:
@@ -149,6 +150,7 @@ class Clusters:
             blend_exact[picked, best].astype(np.float32),
             latent_exact[picked, best].astype(np.float32),
             Candidates(candidates, latent_similarity, lexical_similarity, table.counts, self.lexical.norms),
+            preference if preference.any() else None,
         )
 
     def size_preference(self) -> np.ndarray:
@@ -188,7 +190,7 @@ class Clusters:
             self.settings.semantic_weight,
             self.join_bar,
             self.settings.settle_passes,
-            preference if (preference := self.size_preference()).any() else None,
+            nearest.preference,
         )
 
     def similarities_to(

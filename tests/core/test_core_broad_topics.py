@@ -150,6 +150,7 @@ def facet_and_topics(size_prior: float, broad: bool) -> Clusters:
     clusters.index.refresh(clusters.table.centroids, structure_changed=True)
     clusters.broad.ratios = {0: 0.2 if broad else 0.8}
     clusters.broad.measured_at = {0: 0}
+    clusters.broad.broad_ids = np.array([0] if broad else [], dtype=np.int64)
     clusters.broad.broad_share = 1.0 if broad else 0.0
     return clusters
 
